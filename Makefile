@@ -1,0 +1,40 @@
+# Two commands for a fresh machine with only Python 3.11+: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test lint typecheck pytest test-postgres seed clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## make run: seed on first run, then start Changsha :8001, Zhuzhou :8002, Xiangtan :8003, gateway :8000
+run: $(STAMP)
+	$(BIN)/czt run
+
+## make test: ruff, mypy and the whole pytest suite (SQLite)
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+## make test-postgres: the pytest suite against PostgreSQL (CZT_TEST_POSTGRES_URL, default the CI server)
+test-postgres: $(STAMP)
+	CZT_TEST_DATABASE=postgresql $(BIN)/pytest
+
+seed: $(STAMP)
+	$(BIN)/czt seed
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

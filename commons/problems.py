@@ -1,0 +1,114 @@
+"""RFC 9457 problem+json for every error, mapped in one place per app.
+
+Domain code raises its own exceptions and never ``HTTPException``; each app hands
+:func:`install_problem_handlers` a table from exception class to :class:`ProblemSpec`.
+Anything not in the table becomes a 500 problem that says nothing of the internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from commons.request_id import current_request_id
+from schemas.problems import PROBLEM_MEDIA_TYPE, InvalidParam, Problem, ProblemType
+
+log = logging.getLogger("czt.problems")
+
+
+@dataclass(frozen=True)
+class ProblemSpec:
+    """How one exception class is shown to callers."""
+
+    status: int
+    type: ProblemType
+    title: str
+    headers: Mapping[str, str] | None = None
+
+
+_STATUS_TYPES = {
+    401: (ProblemType.UNAUTHENTICATED, "Unauthenticated"),
+    403: (ProblemType.FORBIDDEN, "Forbidden"),
+    404: (ProblemType.NOT_FOUND, "Not found"),
+    405: (ProblemType.METHOD_NOT_ALLOWED, "Method not allowed"),
+    409: (ProblemType.CONFLICT, "Conflict"),
+}
+
+
+def problem_response(problem: Problem, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    if problem.request_id is None:
+        problem.request_id = current_request_id()
+    return JSONResponse(
+        problem.body(), status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def validation_problem(errors: list[dict[str, Any]], instance: str) -> Problem:
+    """A 422 naming every offending field, e.g. ``path.id_number: check digit is 1, expected 7``."""
+    params = [InvalidParam(name=_location(error["loc"]), reason=_reason(error)) for error in errors]
+    detail = "; ".join(f"{param.name}: {param.reason}" for param in params)
+    return Problem(
+        type=ProblemType.VALIDATION,
+        title="Invalid request",
+        status=422,
+        detail=detail,
+        instance=instance,
+        **{"invalid-params": params},
+    )
+
+
+def _reason(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", "invalid"))
+    # Pydantic prefixes messages of custom validators with "Value error, ".
+    return message.removeprefix("Value error, ")
+
+
+def install_problem_handlers(app: FastAPI, mapping: Mapping[type[Exception], ProblemSpec]) -> None:
+    """Answer every error of ``app`` with problem+json."""
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(validation_problem(list(exc.errors()), request.url.path))
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        type_, title = _STATUS_TYPES.get(exc.status_code, (ProblemType.INTERNAL, "Error"))
+        problem = Problem(
+            type=type_, title=title, status=exc.status_code, detail=str(exc.detail), instance=request.url.path
+        )
+        return problem_response(problem, exc.headers)
+
+    async def on_domain(request: Request, exc: Exception) -> JSONResponse:
+        spec = next(spec for cls, spec in mapping.items() if isinstance(exc, cls))
+        problem = Problem(
+            type=spec.type, title=spec.title, status=spec.status, detail=str(exc), instance=request.url.path
+        )
+        return problem_response(problem, spec.headers)
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"request_id": current_request_id()})
+        problem = Problem(
+            type=ProblemType.INTERNAL,
+            title="Internal error",
+            status=500,
+            detail="The service failed to handle this request; quote the request id when reporting it.",
+            instance=request.url.path,
+        )
+        return problem_response(problem)
+
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    for exc_class in mapping:
+        app.add_exception_handler(exc_class, on_domain)
+    app.add_exception_handler(Exception, on_unexpected)

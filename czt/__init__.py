@@ -1,0 +1,1 @@
+"""The ``czt`` command: seed, run and inspect a local CZT Interop deployment."""

@@ -1,0 +1,3 @@
+from czt.cli import app
+
+app()

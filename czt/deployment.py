@@ -1,0 +1,85 @@
+"""A local deployment: which processes ``czt run`` starts, on which ports, with which environment.
+
+The end-to-end tests start the very same processes, so what they test is what ``make run`` runs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mock_cities.profiles import CityProfile
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    health_url: str
+
+
+@dataclass(frozen=True)
+class LocalDeployment:
+    data_dir: Path
+    profiles: list[CityProfile]
+    host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    city_ports: dict[str, int] = field(default_factory=dict)
+    """City code → port."""
+
+    @classmethod
+    def consecutive(
+        cls, *, data_dir: Path, profiles: list[CityProfile], host: str, gateway_port: int, first_city_port: int
+    ) -> LocalDeployment:
+        ports = {profile.code: first_city_port + index for index, profile in enumerate(profiles)}
+        return cls(data_dir=data_dir, profiles=profiles, host=host, gateway_port=gateway_port, city_ports=ports)
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.host}:{self.gateway_port}"
+
+    def city_url(self, profile: CityProfile) -> str:
+        return f"http://{self.host}:{self.city_ports[profile.code]}"
+
+    def gateway_env(self) -> dict[str, str]:
+        cities = [
+            {"code": p.code, "name": p.name, "name_en": p.name_en, "url": self.city_url(p)} for p in self.profiles
+        ]
+        return {"CZT_GATEWAY_DATA_DIR": str(self.data_dir), "CZT_GATEWAY_CITIES": json.dumps(cities)}
+
+    def city_env(self, profile: CityProfile, profile_ref: str) -> dict[str, str]:
+        return {
+            "CZT_CITY_PROFILE": profile_ref,
+            "CZT_CITY_DATA_DIR": str(self.data_dir),
+            "CZT_CITY_GATEWAY_JWKS_URL": f"{self.gateway_url}/.well-known/jwks.json",
+        }
+
+    def processes(self, profile_refs: list[str]) -> list[ProcessSpec]:
+        """The city processes, then the gateway; ``profile_refs`` name each profile as configured."""
+        specs = []
+        for profile, ref in zip(self.profiles, profile_refs, strict=True):
+            port = self.city_ports[profile.code]
+            specs.append(
+                ProcessSpec(
+                    name=f"{profile.slug} ({profile.code})",
+                    argv=_uvicorn("mock_cities.app:create_city_app", self.host, port),
+                    env=self.city_env(profile, ref),
+                    health_url=f"{self.city_url(profile)}/health",
+                )
+            )
+        specs.append(
+            ProcessSpec(
+                name="gateway",
+                argv=_uvicorn("gateway.app:create_app", self.host, self.gateway_port),
+                env=self.gateway_env(),
+                health_url=f"{self.gateway_url}/v1/health",
+            )
+        )
+        return specs
+
+
+def _uvicorn(factory: str, host: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", host, "--port", str(port)]

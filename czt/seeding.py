@@ -1,0 +1,76 @@
+"""Seeding: every city's database and the gateway's accounts, from one deterministic population."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from mock_cities.seed import AlreadySeeded, seed_city
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from commons.db import make_engine
+from czt.settings import SeedSettings
+from gateway.auth.models import ResidentAccount
+from gateway.auth.service import seed_accounts
+from gateway.db import metadata as gateway_metadata
+from mock_cities.personas import DEMO_RESIDENT_PASSWORD
+from mock_cities.population import Population, build_population
+from mock_cities.profiles import CityProfile, load_profile
+
+Progress = Callable[[str, int], None]
+"""Called with (what, how many persons were just written)."""
+
+
+@dataclass(frozen=True)
+class SeedTarget:
+    """One database to seed: a city (with its profile) or the gateway (profile None)."""
+
+    name: str
+    database_url: str
+    profile: CityProfile | None
+
+
+def population_from(settings: SeedSettings) -> Population:
+    profiles = [load_profile(ref) for ref in settings.profiles]
+    return build_population(seed=settings.seed, residents_per_city=settings.residents_per_city, cities=profiles)
+
+
+def local_targets(data_dir: Path, profiles: list[CityProfile]) -> list[SeedTarget]:
+    """The SQLite files of a local deployment under ``data_dir``."""
+    targets = [SeedTarget(p.slug, f"sqlite:///{data_dir / p.slug}.db", p) for p in profiles]
+    targets.append(SeedTarget("gateway", f"sqlite:///{data_dir / 'gateway'}.db", None))
+    return targets
+
+
+def is_seeded(data_dir: Path, profiles: list[CityProfile]) -> bool:
+    return all(Path(t.database_url.removeprefix("sqlite:///")).exists() for t in local_targets(data_dir, profiles))
+
+
+def seed_target(
+    target: SeedTarget, *, population: Population, replace: bool, progress: Progress | None = None
+) -> int | None:
+    """Seed one database; None when it already held data and ``replace`` was not asked for."""
+    engine = make_engine(target.database_url)
+    try:
+        if target.profile is not None:
+            report = (lambda n: progress(target.name, n)) if progress else None
+            try:
+                return seed_city(
+                    engine=engine, profile=target.profile, population=population, progress=report, replace=replace
+                )
+            except AlreadySeeded:
+                return None
+        gateway_metadata.create_all(engine)
+        with Session(engine) as session:
+            if not replace and session.execute(select(func.count()).select_from(ResidentAccount)).scalar_one():
+                return None
+            count = seed_accounts(
+                session=session, residents=population.people(), resident_password=DEMO_RESIDENT_PASSWORD
+            )
+        if progress:
+            progress(target.name, count)
+        return count
+    finally:
+        engine.dispose()

@@ -1,0 +1,1 @@
+"""Who is calling: residents, city officials and API clients; the tokens the gateway issues them."""

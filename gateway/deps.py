@@ -1,0 +1,62 @@
+"""FastAPI dependencies of the gateway, as named types."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel import Session
+
+from gateway.auth.models import Principal
+from gateway.auth.service import InvalidToken, read_access_token
+from gateway.exchange.registry import CityRegistry
+from gateway.exchange.tokens import ServiceTokenMinter
+from gateway.keys import SigningKey
+from gateway.settings import GatewaySettings
+
+_oauth2 = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
+
+
+def get_settings(request: Request) -> GatewaySettings:
+    settings: GatewaySettings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine) as session:
+        yield session
+
+
+def get_signing_key(request: Request) -> SigningKey:
+    key: SigningKey = request.app.state.signing_key
+    return key
+
+
+def get_registry(request: Request) -> CityRegistry:
+    registry: CityRegistry = request.app.state.registry
+    return registry
+
+
+def get_minter(request: Request) -> ServiceTokenMinter:
+    minter: ServiceTokenMinter = request.app.state.minter
+    return minter
+
+
+SettingsDep = Annotated[GatewaySettings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+SigningKeyDep = Annotated[SigningKey, Depends(get_signing_key)]
+RegistryDep = Annotated[CityRegistry, Depends(get_registry)]
+MinterDep = Annotated[ServiceTokenMinter, Depends(get_minter)]
+
+
+def get_current_principal(
+    token: Annotated[str | None, Depends(_oauth2)], settings: SettingsDep, key: SigningKeyDep
+) -> Principal:
+    if token is None:
+        raise InvalidToken("a bearer access token is required")
+    return read_access_token(token, key=key, issuer=settings.issuer, audience=settings.audience)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]

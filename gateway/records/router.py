@@ -1,0 +1,64 @@
+"""Record lookup routes: a resident's own records, and an official's or client's lookup by ID number."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from gateway.access import PURPOSES
+from gateway.auth.models import PrincipalKind
+from gateway.deps import CurrentPrincipal, MinterDep, RegistryDep
+from gateway.records import service
+from schemas.idcard import IdNumber
+from schemas.records import HealthResponse, RecordsResponse
+
+router = APIRouter(tags=["records"])
+
+PurposeQuery = Annotated[str, Query(description="Why the records are read: " + ", ".join(PURPOSES))]
+
+
+@router.get("/v1/me/records")
+async def my_records(
+    request: Request, principal: CurrentPrincipal, registry: RegistryDep, minter: MinterDep
+) -> RecordsResponse:
+    """The signed-in resident's records from every city (一网通办: one login, all three cities)."""
+    if principal.kind is not PrincipalKind.RESIDENT:
+        raise service.AccessDenied(
+            "only residents have their own records; use /v1/residents/{id_number}/records"
+        )
+    return await service.fetch_person_records(
+        registry=registry,
+        minter=minter,
+        principal=principal,
+        id_number=principal.subject,
+        purpose="self-service",
+        request_id=request.state.request_id,
+    )
+
+
+@router.get("/v1/residents/{id_number}/records")
+async def resident_records(
+    id_number: IdNumber,
+    purpose: PurposeQuery,
+    request: Request,
+    principal: CurrentPrincipal,
+    registry: RegistryDep,
+    minter: MinterDep,
+) -> RecordsResponse:
+    """A resident's records from every city, for an official or API client with a stated purpose."""
+    response = await service.fetch_person_records(
+        registry=registry,
+        minter=minter,
+        principal=principal,
+        id_number=id_number,
+        purpose=purpose,
+        request_id=request.state.request_id,
+    )
+    return service.require_known_resident(response)
+
+
+@router.get("/v1/health", tags=["health"])
+async def health(registry: RegistryDep) -> HealthResponse:
+    """The gateway and every city in its registry."""
+    return await service.check_health(registry=registry)

@@ -1,0 +1,58 @@
+"""Settings of the gateway process (env prefix ``CZT_GATEWAY_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas.cities import CityCode, CityRef
+
+
+class CityEntry(BaseModel):
+    """One city in the gateway's registry: configuration, never code."""
+
+    code: CityCode
+    name: str
+    name_en: str = ""
+    url: str = Field(description="Base URL of the city's backend, e.g. http://127.0.0.1:8001")
+    timeout_s: float = Field(default=2.0, gt=0, description="Deadline for one call to this city")
+
+    @property
+    def ref(self) -> CityRef:
+        return CityRef(code=self.code, name=self.name, name_en=self.name_en)
+
+
+DEFAULT_CITIES = [
+    CityEntry(code="430100", name="长沙", name_en="Changsha", url="http://127.0.0.1:8001"),
+    CityEntry(code="430200", name="株洲", name_en="Zhuzhou", url="http://127.0.0.1:8002"),
+    CityEntry(code="430300", name="湘潭", name_en="Xiangtan", url="http://127.0.0.1:8003"),
+]
+
+
+class GatewaySettings(BaseSettings):
+    """The gateway: its database, its signing key, its tokens and its city registry."""
+
+    model_config = SettingsConfigDict(env_prefix="CZT_GATEWAY_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    """SQLAlchemy URL; default ``sqlite:///<data_dir>/gateway.db``."""
+    signing_key_file: Path | None = None
+    """ES256 private key (PEM), generated on first run with mode 0600; default ``<data_dir>/keys/gateway-es256.pem``."""
+    issuer: str = "czt-gateway"
+    audience: str = "czt-api"
+    access_token_ttl_s: int = Field(default=900, gt=0)
+    service_token_ttl_s: int = Field(default=60, gt=0)
+    cities: list[CityEntry] = Field(default_factory=lambda: [c.model_copy() for c in DEFAULT_CITIES])
+    """The city registry; as an environment variable, a JSON list of entries."""
+    max_connections_per_city: int = Field(default=50, gt=0)
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir}/gateway.db"
+
+    @property
+    def resolved_signing_key_file(self) -> Path:
+        return self.signing_key_file or self.data_dir / "keys" / "gateway-es256.pem"

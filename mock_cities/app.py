@@ -1,0 +1,70 @@
+"""The app factory that assembles one city backend from its settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from commons.db import make_engine
+from commons.problems import ProblemSpec, install_problem_handlers
+from commons.request_id import RequestIdMiddleware
+from mock_cities.auth import GatewayKeysUnavailable, KeySource, RemoteJwks, ServiceTokenRejected
+from mock_cities.dialects import DialectError, get_dialect
+from mock_cities.router import exchange_router, health_router, local_router
+from mock_cities.service import PersonNotFound
+from mock_cities.settings import CitySettings
+from schemas.problems import ProblemType
+
+log = logging.getLogger("czt.city")
+
+PROBLEMS = {
+    ServiceTokenRejected: ProblemSpec(
+        401, ProblemType.UNAUTHENTICATED, "Service token rejected", {"WWW-Authenticate": "Bearer"}
+    ),
+    GatewayKeysUnavailable: ProblemSpec(503, ProblemType.UPSTREAM, "Gateway keys unavailable"),
+    PersonNotFound: ProblemSpec(404, ProblemType.RESIDENT_NOT_FOUND, "Person not found"),
+    DialectError: ProblemSpec(
+        500, ProblemType.INTERNAL, "Local record does not map to the exchange standard"
+    ),
+}
+
+
+def create_city_app(
+    settings: CitySettings | None = None, *, key_source: KeySource | None = None, engine: Engine | None = None
+) -> FastAPI:
+    """One city backend. ``key_source`` and ``engine`` replace the configured ones (tests)."""
+    settings = settings or CitySettings()
+    profile = settings.city
+    dialect = get_dialect(profile.dialect)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = engine or make_engine(settings.resolved_database_url)
+        dialect.metadata.create_all(app.state.engine)
+        async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as jwks_client:
+            app.state.key_source = key_source or RemoteJwks(settings.gateway_jwks_url, jwks_client)
+            log.info("city %s %s up, dialect %s", profile.code, profile.name_en, dialect.name)
+            yield
+        if engine is None:
+            app.state.engine.dispose()
+
+    app = FastAPI(
+        title=f"{profile.name} {profile.name_en} city backend ({profile.code})",
+        summary="Mock city backend: the canonical exchange API over a local-dialect database.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.profile = profile
+    app.state.dialect = dialect
+    app.state.gateway_issuer = settings.gateway_issuer
+    app.add_middleware(RequestIdMiddleware)
+    install_problem_handlers(app, PROBLEMS)
+    app.include_router(health_router)
+    app.include_router(exchange_router)
+    app.include_router(local_router)
+    return app

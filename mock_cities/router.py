@@ -1,0 +1,90 @@
+"""The canonical exchange API every city serves, plus its own local API in its own dialect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import text
+
+from mock_cities import service
+from mock_cities.deps import DialectDep, ProfileDep, ServiceCallerDep, SessionDep
+from schemas.idcard import IdNumber
+from schemas.medical_insurance import MedicalInsuranceRecord
+from schemas.provident_fund import ProvidentFundRecord
+from schemas.records import PersonRecords
+from schemas.talent import TalentRecord
+
+health_router = APIRouter(tags=["health"])
+exchange_router = APIRouter(prefix="/exchange/v1", tags=["exchange"])
+local_router = APIRouter(prefix="/local/v1", tags=["local dialect"])
+
+
+@health_router.get("/health")
+def health(session: SessionDep, profile: ProfileDep, dialect: DialectDep) -> dict[str, Any]:
+    """Liveness and database reachability; the only route that needs no service token."""
+    session.execute(text("SELECT 1"))
+    return {"status": "ok", "city": profile.ref.model_dump(), "dialect": dialect.name}
+
+
+@exchange_router.get("/persons/{id_number}/records")
+def get_person_records(
+    id_number: IdNumber,
+    _caller: ServiceCallerDep,
+    session: SessionDep,
+    profile: ProfileDep,
+    dialect: DialectDep,
+) -> PersonRecords:
+    """Everything this city holds on one person, in canonical form (医保, 公积金, 人才)."""
+    return service.person_records(session=session, dialect=dialect, profile=profile, id_number=id_number)
+
+
+@exchange_router.get("/persons/{id_number}/medical-insurance")
+def get_medical_insurance(
+    id_number: IdNumber,
+    _caller: ServiceCallerDep,
+    session: SessionDep,
+    profile: ProfileDep,
+    dialect: DialectDep,
+) -> MedicalInsuranceRecord:
+    """医保 enrolment and monthly contributions."""
+    records = service.person_records(session=session, dialect=dialect, profile=profile, id_number=id_number)
+    if records.medical_insurance is None:
+        raise service.PersonNotFound("no medical-insurance enrolment for this ID number in this city")
+    return records.medical_insurance
+
+
+@exchange_router.get("/persons/{id_number}/provident-fund")
+def get_provident_fund(
+    id_number: IdNumber,
+    _caller: ServiceCallerDep,
+    session: SessionDep,
+    profile: ProfileDep,
+    dialect: DialectDep,
+) -> ProvidentFundRecord:
+    """公积金 account and monthly deposit history."""
+    records = service.person_records(session=session, dialect=dialect, profile=profile, id_number=id_number)
+    if records.provident_fund is None:
+        raise service.PersonNotFound("no provident-fund account for this ID number in this city")
+    return records.provident_fund
+
+
+@exchange_router.get("/persons/{id_number}/talent")
+def get_talent(
+    id_number: IdNumber,
+    _caller: ServiceCallerDep,
+    session: SessionDep,
+    profile: ProfileDep,
+    dialect: DialectDep,
+) -> TalentRecord:
+    """人才: skill certificates, professional titles and continuing-education hours."""
+    records = service.person_records(session=session, dialect=dialect, profile=profile, id_number=id_number)
+    return records.talent
+
+
+@local_router.get("/persons/{id_number}")
+def get_local_document(
+    id_number: IdNumber, _caller: ServiceCallerDep, session: SessionDep, dialect: DialectDep
+) -> dict[str, Any]:
+    """The person's records as this city's own system presents them (its local dialect, unmapped)."""
+    return service.local_document(session=session, dialect=dialect, id_number=id_number)

@@ -1,0 +1,33 @@
+"""Settings of one city backend process (env prefix ``CZT_CITY_``)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mock_cities.profiles import CityProfile, load_profile
+
+
+class CitySettings(BaseSettings):
+    """One city backend: which profile it runs, where its database is, whom it trusts."""
+
+    model_config = SettingsConfigDict(env_prefix="CZT_CITY_", extra="ignore")
+
+    profile: str = "changsha"
+    """A built-in profile name or the path of a profile TOML file."""
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    """SQLAlchemy URL; default ``sqlite:///<data_dir>/<slug>.db``."""
+    gateway_jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
+    """Where the gateway publishes the keys its service tokens are signed with."""
+    gateway_issuer: str = "czt-gateway"
+
+    @cached_property
+    def city(self) -> CityProfile:
+        return load_profile(self.profile)
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / self.city.slug}.db"

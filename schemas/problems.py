@@ -1,0 +1,54 @@
+"""The error model: RFC 9457 problem details, with stable ``type`` URIs.
+
+Every error any CZT service returns is ``application/problem+json`` shaped like
+:class:`Problem`. Clients switch on ``type``, never on ``title`` or ``detail``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class ProblemType(StrEnum):
+    """Stable problem type URIs (URNs: identifiers, not pages to fetch)."""
+
+    VALIDATION = "urn:czt:problem:validation-error"
+    UNAUTHENTICATED = "urn:czt:problem:unauthenticated"
+    INVALID_GRANT = "urn:czt:problem:invalid-grant"
+    FORBIDDEN = "urn:czt:problem:forbidden"
+    NOT_FOUND = "urn:czt:problem:not-found"
+    RESIDENT_NOT_FOUND = "urn:czt:problem:resident-not-found"
+    METHOD_NOT_ALLOWED = "urn:czt:problem:method-not-allowed"
+    CONFLICT = "urn:czt:problem:conflict"
+    INTERNAL = "urn:czt:problem:internal-error"
+    UPSTREAM = "urn:czt:problem:upstream-error"
+
+
+class InvalidParam(BaseModel):
+    """One offending input: where it is and what is wrong with it."""
+
+    name: str = Field(description="Dotted location, e.g. 'path.id_number' or 'body.username'")
+    reason: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details. Extension members are allowed."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(default="about:blank")
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+    invalid_params: list[InvalidParam] | None = Field(default=None, alias="invalid-params")
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body, without empty members."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)

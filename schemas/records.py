@@ -1,0 +1,90 @@
+"""Envelopes of the exchange: one city's records on one person, and the gateway's fan-out view."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from schemas.cities import CityCallStatus, CityCode, CityRef
+from schemas.idcard import IdNumber
+from schemas.medical_insurance import MedicalInsuranceRecord
+from schemas.provident_fund import ProvidentFundRecord
+from schemas.talent import TalentRecord
+
+
+class Gender(StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+
+
+class Person(BaseModel):
+    """A resident as the exchange names them."""
+
+    id_number: IdNumber
+    name: str
+    gender: Gender
+
+
+class PersonRecords(BaseModel):
+    """What one city holds on one person across the three domains (city → gateway).
+
+    A domain a city holds nothing for is ``null`` (medical insurance, provident fund) or an
+    empty talent record.
+    """
+
+    city: CityRef
+    person: Person
+    medical_insurance: MedicalInsuranceRecord | None = None
+    provident_fund: ProvidentFundRecord | None = None
+    talent: TalentRecord = Field(
+        default_factory=lambda: TalentRecord(skill_certificates=[], titles=[], continuing_education=[])
+    )
+
+
+class CityResult(BaseModel):
+    """One city's part of a fan-out: its status and, when ``ok``, its records."""
+
+    city: CityRef
+    status: CityCallStatus
+    elapsed_ms: int = Field(ge=0)
+    records: PersonRecords | None = None
+    detail: str | None = Field(default=None, description="Why the status is not ok, for humans")
+
+
+class RecordsResponse(BaseModel):
+    """The gateway's answer to a records lookup: every city's result, partial when any city failed."""
+
+    request_id: str
+    id_number: IdNumber
+    complete: bool = Field(description="True when every city answered ok or not_found")
+    cities: list[CityResult]
+
+
+class CityHealth(BaseModel):
+    """One city's health as seen from the gateway."""
+
+    city: CityRef
+    status: CityCallStatus
+    elapsed_ms: int = Field(ge=0)
+    url: str
+
+
+class HealthResponse(BaseModel):
+    """Gateway health: itself and every city in the registry."""
+
+    status: str = Field(description="'ok' when every city is ok, otherwise 'degraded'")
+    cities: list[CityHealth]
+
+
+__all__ = [
+    "CityCode",
+    "CityHealth",
+    "CityRef",
+    "CityResult",
+    "Gender",
+    "HealthResponse",
+    "Person",
+    "PersonRecords",
+    "RecordsResponse",
+]

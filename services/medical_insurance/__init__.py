@@ -1,0 +1,1 @@
+"""医保 medical insurance: contribution and settlement rules."""

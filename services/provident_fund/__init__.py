@@ -1,0 +1,1 @@
+"""公积金 housing provident fund: deposit and loan rules."""

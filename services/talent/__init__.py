@@ -1,0 +1,1 @@
+"""人才 talent credentials: skill certificates, titles and continuing education."""

@@ -1,0 +1,157 @@
+"""Fixtures shared by the whole suite: a small seeded world, and the gateway over three in-process cities."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from mock_cities.seed import seed_city
+from sqlmodel import Session
+
+from commons.db import make_engine
+from gateway.app import create_app
+from gateway.auth.service import seed_accounts
+from gateway.db import metadata as gateway_metadata
+from gateway.keys import SigningKey
+from gateway.settings import CityEntry, GatewaySettings
+from mock_cities.app import create_city_app
+from mock_cities.auth import StaticKeys
+from mock_cities.personas import DEMO_RESIDENT_PASSWORD
+from mock_cities.population import Population, build_population
+from mock_cities.profiles import CityProfile, builtin_profiles
+from mock_cities.settings import CitySettings
+from tests.databases import TestDatabases
+
+SEED = 7
+RESIDENTS_PER_CITY = 6
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabases]:
+    dbs = TestDatabases(tmp_path_factory.mktemp("db"))
+    yield dbs
+    dbs.drop_all()
+
+
+@pytest.fixture(scope="session")
+def profiles() -> list[CityProfile]:
+    return builtin_profiles()
+
+
+@pytest.fixture(scope="session")
+def population(profiles: list[CityProfile]) -> Population:
+    return build_population(seed=SEED, residents_per_city=RESIDENTS_PER_CITY, cities=profiles)
+
+
+@pytest.fixture(scope="session")
+def city_database_urls(databases: TestDatabases, profiles: list[CityProfile], population: Population) -> dict[str, str]:
+    """City code → URL of a database seeded with that city's slice of the population."""
+    urls = {}
+    for profile in profiles:
+        url = databases.new_url(profile.slug)
+        engine = make_engine(url)
+        seed_city(engine=engine, profile=profile, population=population)
+        engine.dispose()
+        urls[profile.code] = url
+    return urls
+
+
+@pytest.fixture(scope="session")
+def gateway_database_url(databases: TestDatabases, population: Population) -> str:
+    url = databases.new_url("gateway")
+    engine = make_engine(url)
+    gateway_metadata.create_all(engine)
+    with Session(engine) as session:
+        seed_accounts(session=session, residents=population.people(), resident_password=DEMO_RESIDENT_PASSWORD)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> SigningKey:
+    return SigningKey.generate()
+
+
+def city_url(code: str) -> str:
+    return f"http://city-{code}.test"
+
+
+@dataclass
+class World:
+    """A running in-process deployment: the gateway app, the city apps and a client for the gateway."""
+
+    gateway: FastAPI
+    cities: dict[str, FastAPI]
+    client: httpx.AsyncClient
+    transports: dict[str, httpx.AsyncBaseTransport]
+
+
+def city_app(profile: CityProfile, url: str, key: SigningKey) -> FastAPI:
+    settings = CitySettings(profile=profile.slug, database_url=url)
+    return create_city_app(settings, key_source=StaticKeys(key.jwks()))
+
+
+async def start_world(
+    *,
+    stack: AsyncExitStack,
+    city_apps: dict[str, FastAPI],
+    entries: list[CityEntry],
+    gateway_database_url: str,
+    signing_key: SigningKey,
+    transports: dict[str, httpx.AsyncBaseTransport] | None = None,
+) -> World:
+    """Start city and gateway lifespans and return a client for the gateway."""
+    for app in city_apps.values():
+        await stack.enter_async_context(app.router.lifespan_context(app))
+    city_transports: dict[str, httpx.AsyncBaseTransport] = {
+        code: httpx.ASGITransport(app=app) for code, app in city_apps.items()
+    }
+    city_transports.update(transports or {})
+    settings = GatewaySettings(database_url=gateway_database_url, cities=entries)
+    gateway = create_app(settings, city_transports=city_transports, signing_key=signing_key)
+    await stack.enter_async_context(gateway.router.lifespan_context(gateway))
+    client = await stack.enter_async_context(
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=gateway), base_url="http://gateway.test")
+    )
+    return World(gateway=gateway, cities=city_apps, client=client, transports=city_transports)
+
+
+@pytest.fixture
+def city_entries(profiles: list[CityProfile]) -> list[CityEntry]:
+    return [CityEntry(code=p.code, name=p.name, name_en=p.name_en, url=city_url(p.code)) for p in profiles]
+
+
+@pytest.fixture
+async def world(
+    profiles: list[CityProfile],
+    city_database_urls: dict[str, str],
+    gateway_database_url: str,
+    signing_key: SigningKey,
+    city_entries: list[CityEntry],
+) -> AsyncIterator[World]:
+    async with AsyncExitStack() as stack:
+        apps = {p.code: city_app(p, city_database_urls[p.code], signing_key) for p in profiles}
+        yield await start_world(
+            stack=stack,
+            city_apps=apps,
+            entries=city_entries,
+            gateway_database_url=gateway_database_url,
+            signing_key=signing_key,
+        )
+
+
+async def login(client: httpx.AsyncClient, username: str, password: str = DEMO_RESIDENT_PASSWORD) -> str:
+    response = await client.post(
+        "/v1/auth/token", data={"grant_type": "password", "username": username, "password": password}
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

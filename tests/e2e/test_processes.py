@@ -1,0 +1,144 @@
+"""End to end over real processes on loopback ports: exactly what `make run` starts."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from czt.deployment import LocalDeployment
+from czt.run import Supervisor
+from mock_cities.personas import DEMO_RESIDENT_PASSWORD, PERSONAS
+from mock_cities.profiles import BUILTIN_PROFILES, builtin_profiles
+
+pytestmark = pytest.mark.e2e
+
+CHEN_JING = next(p for p in PERSONAS if p.key == "chen-jing")
+CZT = [sys.executable, "-m", "czt"]
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port_run(length: int) -> int:
+    """The first of ``length`` consecutive free loopback ports."""
+    for _ in range(200):
+        base = random.randint(20000, 60000 - length)
+        if all(_free(base + i) for i in range(length)):
+            return base
+    raise RuntimeError("no free port range")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("var")
+    subprocess.run([*CZT, "seed", "--data-dir", str(folder), "--residents", "5"], check=True, capture_output=True)
+    return folder
+
+
+@pytest.fixture
+def deployment(data_dir: Path) -> Iterator[tuple[LocalDeployment, Supervisor]]:
+    base = free_port_run(4)
+    plan = LocalDeployment.consecutive(
+        data_dir=data_dir, profiles=builtin_profiles(), host="127.0.0.1", gateway_port=base, first_city_port=base + 1
+    )
+    supervisor = Supervisor(plan.processes(list(BUILTIN_PROFILES)), startup_timeout_s=90)
+    try:
+        supervisor.start()
+        yield plan, supervisor
+    finally:
+        supervisor.stop()
+
+
+def records_of(gateway_url: str, id_number: str) -> dict[str, str]:
+    with httpx.Client(base_url=gateway_url, timeout=30) as client:
+        grant = client.post(
+            "/v1/auth/token",
+            data={"grant_type": "password", "username": id_number, "password": DEMO_RESIDENT_PASSWORD},
+        )
+        assert grant.status_code == 200, grant.text
+        response = client.get("/v1/me/records", headers={"Authorization": f"Bearer {grant.json()['access_token']}"})
+    assert response.status_code == 200, response.text
+    return {result["city"]["code"]: result["status"] for result in response.json()["cities"]}
+
+
+def test_persona_reads_three_cities_then_one_city_stops(deployment: tuple[LocalDeployment, Supervisor]) -> None:
+    plan, supervisor = deployment
+    assert records_of(plan.gateway_url, CHEN_JING.id_number) == {"430100": "ok", "430200": "ok", "430300": "ok"}
+
+    _, xiangtan = next((spec, p) for spec, p in supervisor.children if spec.name.startswith("xiangtan"))
+    xiangtan.send_signal(signal.SIGTERM)
+    xiangtan.wait(timeout=30)
+
+    assert records_of(plan.gateway_url, CHEN_JING.id_number) == {
+        "430100": "ok",
+        "430200": "ok",
+        "430300": "unavailable",
+    }
+    health = httpx.get(f"{plan.gateway_url}/v1/health", timeout=30).json()
+    assert health["status"] == "degraded"
+
+
+def test_a_city_refuses_calls_that_bypass_the_gateway(deployment: tuple[LocalDeployment, Supervisor]) -> None:
+    plan, _ = deployment
+    changsha = plan.city_url(plan.profiles[0])
+    response = httpx.get(f"{changsha}/exchange/v1/persons/{CHEN_JING.id_number}/records", timeout=30)
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_czt_run_starts_everything_and_stops_cleanly_on_ctrl_c(data_dir: Path) -> None:
+    base = free_port_run(4)
+    command = [
+        *CZT,
+        "run",
+        "--data-dir",
+        str(data_dir),
+        "--gateway-port",
+        str(base),
+        "--first-city-port",
+        str(base + 1),
+    ]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"}
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{base}/v1/health", timeout=2).json().get("status") == "ok":
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, "czt run exited during start-up"
+            time.sleep(0.3)
+        else:
+            pytest.fail("czt run did not become healthy")
+        assert records_of(f"http://127.0.0.1:{base}", CHEN_JING.id_number)["430200"] == "ok"
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    text = output.decode()
+    assert process.returncode == 0, text
+    assert f"http://127.0.0.1:{base}" in text
+    assert CHEN_JING.id_number in text  # the demo logins are printed
+    assert "all processes stopped" in text
+    assert all(_free(base + i) for i in range(4)), "a process outlived czt run"

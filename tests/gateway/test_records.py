@@ -1,0 +1,248 @@
+"""Cross-city record lookup through the gateway: fan-out, partial results, dialects normalised."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from jose import jwt
+from mock_cities.seed import seed_city
+
+from commons.db import make_engine
+from gateway.auth.demo import DEMO_CLIENTS, DEMO_OFFICIAL_PASSWORD
+from gateway.keys import SigningKey
+from gateway.settings import CityEntry
+from mock_cities.personas import PERSONAS
+from mock_cities.population import build_population
+from mock_cities.profiles import CityProfile, load_profile
+from tests.conftest import SEED, World, bearer, city_app, city_url, login, start_world
+from tests.databases import TestDatabases
+from tests.gateway.faults import BrokenCity, DeadCity, Recording, SlowCity
+
+LIU_YANG, WANG_XIUYING, CHEN_JING = (
+    next(p for p in PERSONAS if p.key == k) for k in ("liu-yang", "wang-xiuying", "chen-jing")
+)
+YUEYANG_PROFILE = Path(__file__).parents[2] / "docs" / "examples" / "yueyang.toml"
+
+
+def by_city(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {result["city"]["code"]: result for result in body["cities"]}
+
+
+async def test_persona_sees_records_from_every_city_in_one_canonical_form(world: World) -> None:
+    token = await login(world.client, CHEN_JING.id_number)
+    response = await world.client.get("/v1/me/records", headers=bearer(token))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["complete"] is True
+    assert body["id_number"] == CHEN_JING.id_number
+    cities = by_city(body)
+    assert {code: r["status"] for code, r in cities.items()} == {"430100": "ok", "430200": "ok", "430300": "ok"}
+    for result in cities.values():
+        records = result["records"]
+        assert records["person"]["id_number"] == CHEN_JING.id_number
+        assert records["person"]["name"] == CHEN_JING.name
+        # Three dialects (camelCase/yuan, NHSA/fen, legacy/pinyin) arrive as one standard.
+        assert len(records["talent"]["skill_certificates"]) >= 1
+        for year in records["talent"]["continuing_education"]:
+            assert set(year) == {"year", "hours", "required_hours"}
+    fund = cities["430100"]["records"]["provident_fund"]["account"]
+    assert fund["status"] == "normal"
+    assert Decimal(fund["balance"]) > 0 and "." in fund["balance"]
+
+
+async def test_mover_has_a_sealed_account_in_the_old_city_and_an_active_one_in_the_new(world: World) -> None:
+    token = await login(world.client, LIU_YANG.id_number)
+    body = (await world.client.get("/v1/me/records", headers=bearer(token))).json()
+    cities = by_city(body)
+    assert cities["430200"]["records"]["provident_fund"]["account"]["status"] == "sealed"
+    assert cities["430200"]["records"]["medical_insurance"]["enrolment"]["status"] == "terminated"
+    assert cities["430100"]["records"]["provident_fund"]["account"]["status"] == "normal"
+    assert cities["430100"]["records"]["medical_insurance"]["enrolment"]["status"] == "active"
+    assert cities["430300"]["status"] == "not_found"
+    assert body["complete"] is True
+
+
+async def test_request_id_and_service_token_reach_every_city(
+    world: World, city_entries: list[CityEntry], signing_key: SigningKey
+) -> None:
+    recorders = {code: Recording(transport) for code, transport in world.transports.items()}
+    async with AsyncExitStack() as stack:
+        recorded = await start_world(
+            stack=stack,
+            city_apps=world.cities,
+            entries=city_entries,
+            gateway_database_url=str(world.gateway.state.settings.database_url),
+            signing_key=signing_key,
+            transports=dict(recorders),
+        )
+        token = await login(recorded.client, LIU_YANG.id_number)
+        response = await recorded.client.get("/v1/me/records", headers={**bearer(token), "X-Request-ID": "demo-req-42"})
+    assert response.headers["X-Request-ID"] == "demo-req-42"
+    assert response.json()["request_id"] == "demo-req-42"
+    for code, recorder in recorders.items():
+        (request,) = recorder.requests
+        assert request.headers["X-Request-ID"] == "demo-req-42"
+        service_token = request.headers["Authorization"].removeprefix("Bearer ")
+        claims = jwt.decode(
+            service_token, signing_key.public_jwk, algorithms=["ES256"], audience=code, issuer="czt-gateway"
+        )
+        assert claims["sub"] == LIU_YANG.id_number
+        assert claims["purpose"] == "self-service"
+        assert claims["client_id"] == "czt-portal"
+        assert claims["exp"] - claims["iat"] <= 60
+        assert claims["decision_id"] and claims["jti"]
+
+
+@pytest.mark.parametrize(
+    ("transport", "status", "health_status"),
+    [
+        (DeadCity(), "unavailable", "degraded"),
+        (SlowCity(), "timeout", "degraded"),
+        (BrokenCity(500), "error", "degraded"),
+        # Its /health answers 200, but its records break the standard: only the lookup shows it.
+        (BrokenCity(200, {"x": 1}), "error", "ok"),
+        (BrokenCity(401), "denied", "degraded"),
+    ],
+    ids=["dead", "slow", "500", "bad-payload", "denied"],
+)
+async def test_a_failing_city_degrades_the_answer_and_never_breaks_it(
+    world: World,
+    city_entries: list[CityEntry],
+    signing_key: SigningKey,
+    transport: httpx.AsyncBaseTransport,
+    status: str,
+    health_status: str,
+) -> None:
+    entries = [e.model_copy(update={"timeout_s": 0.5}) if e.code == "430300" else e for e in city_entries]
+    async with AsyncExitStack() as stack:
+        degraded = await start_world(
+            stack=stack,
+            city_apps=world.cities,
+            entries=entries,
+            gateway_database_url=str(world.gateway.state.settings.database_url),
+            signing_key=signing_key,
+            transports={"430300": transport},
+        )
+        token = await login(degraded.client, CHEN_JING.id_number)
+        response = await degraded.client.get("/v1/me/records", headers=bearer(token))
+        health = (await degraded.client.get("/v1/health")).json()
+    assert response.status_code == 200
+    body = response.json()
+    assert body["complete"] is False
+    cities = by_city(body)
+    assert cities["430300"]["status"] == status
+    assert cities["430300"]["records"] is None
+    assert cities["430300"]["detail"]
+    assert cities["430100"]["status"] == "ok" and cities["430200"]["status"] == "ok"
+    assert health["status"] == health_status
+
+
+async def test_official_looks_up_a_resident_for_a_stated_purpose(world: World) -> None:
+    token = await login(world.client, "cs-ybj-zhou", DEMO_OFFICIAL_PASSWORD)
+    response = await world.client.get(
+        f"/v1/residents/{WANG_XIUYING.id_number}/records", params={"purpose": "case-handling"}, headers=bearer(token)
+    )
+    assert response.status_code == 200
+    cities = by_city(response.json())
+    assert cities["430300"]["records"]["medical_insurance"]["enrolment"]["insurance_type"] == "resident"
+    assert cities["430100"]["status"] == "not_found"
+
+
+async def test_api_client_reads_with_client_credentials(world: World) -> None:
+    client = DEMO_CLIENTS[0]
+    grant = await world.client.post(
+        "/v1/auth/token",
+        data={"grant_type": "client_credentials", "client_id": client.client_id, "client_secret": client.secret},
+    )
+    token = grant.json()["access_token"]
+    response = await world.client.get(
+        f"/v1/residents/{LIU_YANG.id_number}/records", params={"purpose": "fund-transfer"}, headers=bearer(token)
+    )
+    assert response.status_code == 200
+    assert by_city(response.json())["430200"]["status"] == "ok"
+
+
+async def test_malformed_id_number_is_a_422_naming_the_field(world: World) -> None:
+    token = await login(world.client, "cs-ybj-zhou", DEMO_OFFICIAL_PASSWORD)
+    bad = LIU_YANG.id_number[:17] + ("0" if LIU_YANG.id_number[17] != "0" else "1")
+    response = await world.client.get(
+        f"/v1/residents/{bad}/records", params={"purpose": "case-handling"}, headers=bearer(token)
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"] == "urn:czt:problem:validation-error"
+    assert problem["invalid-params"][0]["name"] == "path.id_number"
+    assert "check digit" in problem["invalid-params"][0]["reason"]
+    assert problem["request_id"] == response.headers["X-Request-ID"]
+
+
+async def test_unknown_resident_is_a_404(world: World) -> None:
+    token = await login(world.client, "cs-ybj-zhou", DEMO_OFFICIAL_PASSWORD)
+    nobody = "11010119491001003X"  # a valid number (Beijing, 1949) no CZT city has
+    response = await world.client.get(
+        f"/v1/residents/{nobody}/records", params={"purpose": "case-handling"}, headers=bearer(token)
+    )
+    assert response.status_code == 404
+    assert response.json()["type"] == "urn:czt:problem:resident-not-found"
+
+
+async def test_purpose_is_required_and_must_be_known(world: World) -> None:
+    token = await login(world.client, "cs-ybj-zhou", DEMO_OFFICIAL_PASSWORD)
+    url = f"/v1/residents/{LIU_YANG.id_number}/records"
+    missing = await world.client.get(url, headers=bearer(token))
+    assert missing.status_code == 422
+    assert missing.json()["invalid-params"][0]["name"] == "query.purpose"
+    unknown = await world.client.get(url, params={"purpose": "curiosity"}, headers=bearer(token))
+    assert unknown.status_code == 403
+
+
+async def test_health_reports_every_city(world: World) -> None:
+    response = await world.client.get("/v1/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert [c["city"]["code"] for c in body["cities"]] == ["430100", "430200", "430300"]
+
+
+async def test_a_fourth_city_joins_by_configuration_alone(
+    world: World,
+    databases: TestDatabases,
+    profiles: list[CityProfile],
+    city_entries: list[CityEntry],
+    signing_key: SigningKey,
+) -> None:
+    yueyang = load_profile(str(YUEYANG_PROFILE))
+    url = databases.new_url("yueyang")
+    four_cities = build_population(seed=SEED, residents_per_city=2, cities=[*profiles, yueyang])
+    engine = make_engine(url)
+    seed_city(engine=engine, profile=yueyang, population=four_cities)
+    engine.dispose()
+    resident = next(iter(four_cities.records_for(yueyang.code))).person
+
+    entry = CityEntry(code=yueyang.code, name=yueyang.name, name_en=yueyang.name_en, url=city_url(yueyang.code))
+    async with AsyncExitStack() as stack:
+        bigger = await start_world(
+            stack=stack,
+            city_apps={**world.cities, yueyang.code: city_app(yueyang, url, signing_key)},
+            entries=[*city_entries, entry],
+            gateway_database_url=str(world.gateway.state.settings.database_url),
+            signing_key=signing_key,
+        )
+        token = await login(bigger.client, "cs-ybj-zhou", DEMO_OFFICIAL_PASSWORD)
+        records = await bigger.client.get(
+            f"/v1/residents/{resident.id_number}/records", params={"purpose": "case-handling"}, headers=bearer(token)
+        )
+        health = (await bigger.client.get("/v1/health")).json()
+    assert records.status_code == 200
+    result = by_city(records.json())["430600"]
+    assert result["status"] == "ok"
+    assert result["city"]["name"] == "岳阳"
+    assert result["records"]["person"]["name"] == resident.name
+    assert [c["city"]["code"] for c in health["cities"]] == ["430100", "430200", "430300", "430600"]
+    assert health["status"] == "ok"
