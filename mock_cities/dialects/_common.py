@@ -1,0 +1,173 @@
+"""Helpers shared by the dialects: reading a local payload field by field, and local formats."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from mock_cities.dialects import DialectError
+from schemas.idcard import InvalidIdNumber, validate_id_number
+from schemas.money import fen_to_yuan, to_yuan
+from schemas.records import PersonRecords
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+_YUAN_TEXT = re.compile(r"^-?\d{1,12}(\.\d{1,2})?$")
+
+
+def _kind(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+class Fields:
+    """One JSON object of a local payload; every error names the offending field by its path.
+
+    The root object has the empty path, so fields read from it are named plainly (``output.certno``).
+    """
+
+    def __init__(self, value: object, path: str) -> None:
+        if not isinstance(value, dict):
+            raise DialectError(f"{path}: expected an object, got {_kind(value)}")
+        self._data: dict[str, Any] = value
+        self.path = path
+
+    def where(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def raw(self, key: str) -> object:
+        if key not in self._data:
+            raise DialectError(f"{self.where(key)}: missing")
+        return self._data[key]
+
+    def fail(self, key: str, problem: str) -> DialectError:
+        return DialectError(f"{self.where(key)}: {problem}")
+
+    def text(self, key: str) -> str:
+        value = self.raw(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, f"expected a non-empty string, got {value!r}")
+        return value
+
+    def optional_text(self, key: str) -> str | None:
+        """Absent and null both mean "none": local systems differ in which they send."""
+        if self._data.get(key) is None:
+            return None
+        return self.text(key)
+
+    def integer(self, key: str) -> int:
+        value = self.raw(key)
+        # bool is an int subclass; true/false is never a count.
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise self.fail(key, f"expected a non-negative integer, got {value!r}")
+        return value
+
+    def digits(self, key: str) -> int:
+        """A non-negative integer sent as a string of digits (legacy systems keep numbers in text)."""
+        value = self.raw(key)
+        if not isinstance(value, str) or not value.isascii() or not value.isdigit():
+            raise self.fail(key, f"expected a string of digits, got {value!r}")
+        return int(value)
+
+    def section(self, key: str) -> Fields:
+        return Fields(self.raw(key), self.where(key))
+
+    def optional_section(self, key: str) -> Fields | None:
+        if self.raw(key) is None:
+            return None
+        return self.section(key)
+
+    def entries(self, key: str) -> list[Fields]:
+        value = self.raw(key)
+        if not isinstance(value, list):
+            raise self.fail(key, f"expected a list, got {_kind(value)}")
+        return [Fields(item, f"{self.where(key)}[{i}]") for i, item in enumerate(value)]
+
+    def day(self, key: str, fmt: str) -> date:
+        return parse_day(self.raw(key), fmt, self.where(key))
+
+    def month(self, key: str, fmt: str) -> str:
+        """A local month (e.g. ``202401``, ``2024/01``) as the canonical ``YYYY-MM``."""
+        return f"{parse_day(self.raw(key), fmt, self.where(key)):%Y-%m}"
+
+    def yuan(self, key: str) -> Decimal:
+        value = self.raw(key)
+        if not isinstance(value, str) or not _YUAN_TEXT.match(value):
+            raise self.fail(key, f"expected an amount in yuan as a decimal string, got {value!r}")
+        return to_yuan(Decimal(value))
+
+    def fen(self, key: str) -> Decimal:
+        value = self.raw(key)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise self.fail(key, f"expected an amount in fen as an integer, got {value!r}")
+        return fen_to_yuan(value)
+
+    def coded(self, key: str, table: Mapping[str, T]) -> T:
+        value = self.raw(key)
+        if not isinstance(value, str) or value not in table:
+            raise self.fail(key, f"unknown code {value!r}; expected one of {', '.join(table)}")
+        return table[value]
+
+    def id_number(self, key: str) -> str:
+        value = self.raw(key)
+        if not isinstance(value, str):
+            raise self.fail(key, f"expected an ID number string, got {_kind(value)}")
+        try:
+            return validate_id_number(value)
+        except InvalidIdNumber as exc:
+            raise self.fail(key, str(exc)) from None
+
+
+def parse_day(value: object, fmt: str, where: str) -> date:
+    """A local date string; strict, so ``2024-1-5`` is refused where ``2024-01-05`` is expected."""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.strptime(value, fmt).date()
+        except ValueError:
+            pass
+        else:
+            if parsed.strftime(fmt) == value:
+                return parsed
+    example = date(2024, 1, 31).strftime(fmt)
+    raise DialectError(f"{where}: expected a date like {example!r}, got {value!r}")
+
+
+def local_month(month: str, fmt: str) -> str:
+    """The canonical ``YYYY-MM`` in a local month format."""
+    return date(int(month[:4]), int(month[5:7]), 1).strftime(fmt)
+
+
+def yuan_text(value: Decimal) -> str:
+    """Yuan as a two-decimal string, e.g. ``"3821.50"``."""
+    return f"{to_yuan(value):.2f}"
+
+
+def invert(table: Mapping[str, T]) -> dict[T, str]:
+    """Canonical value → local code, from a local code table."""
+    return {canonical: code for code, canonical in table.items()}
+
+
+def build(model: type[M], where: str, **values: Any) -> M:
+    """A canonical model, with any rule the local fields could not check reported as a DialectError."""
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise DialectError(f"{where}: {field}: {first['msg']}") from None
+
+
+def local_person_no(records: PersonRecords) -> str:
+    """The city's person number: its 医保 person number, else one derived from the ID number.
+
+    Canonical records carry the local person number only on the enrolment; a resident the city
+    never enrolled still needs a person row, and deriving the number keeps it unique.
+    """
+    if records.medical_insurance is not None:
+        return records.medical_insurance.enrolment.local_person_no
+    return f"N{records.person.id_number}"

@@ -1,0 +1,488 @@
+"""株洲's dialect, after the national 医保 information platform (国家医保信息平台) interfaces.
+
+Envelope ``{"infcode": 0, "err_msg": null, "output": {...}}``; abbreviated snake_case names (``psn_no``,
+``certno``, ``insutype``); amounts in integer 分 (fen); dates ``YYYYMMDD`` and months ``YYYYMM``; numeric
+code tables. Like the platform's 1101 query, enrolments come as a list (``insuinfo``) — here of at most one.
+Its provident-fund and talent systems follow the same conventions.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sqlalchemy.orm import registry
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from mock_cities.dialects import LocalDocument
+from mock_cities.dialects._common import Fields, build, invert, local_month, local_person_no
+from schemas.cities import CityRef
+from schemas.medical_insurance import (
+    Contribution,
+    Enrolment,
+    EnrolmentStatus,
+    InsuranceType,
+    MedicalInsuranceRecord,
+)
+from schemas.money import yuan_to_fen
+from schemas.provident_fund import Deposit, FundAccount, FundAccountStatus, ProvidentFundRecord
+from schemas.records import Gender, Person, PersonRecords
+from schemas.talent import (
+    ContinuingEducationYear,
+    ProfessionalTitle,
+    SkillCertificate,
+    TalentRecord,
+    TitleGrade,
+)
+
+_RESIDENT_ID_CARD = "01"  # psn_cert_type 居民身份证; the only certificate type the exchange keys on
+_GEND = {"1": Gender.MALE, "2": Gender.FEMALE}
+_INSUTYPE = {"310": InsuranceType.EMPLOYEE, "390": InsuranceType.RESIDENT}
+_PSN_INSU_STAS = {
+    "1": EnrolmentStatus.ACTIVE,
+    "2": EnrolmentStatus.SUSPENDED,
+    "4": EnrolmentStatus.TERMINATED,
+}
+_ACCT_STAS = {
+    "0": FundAccountStatus.NORMAL,
+    "1": FundAccountStatus.SEALED,
+    "2": FundAccountStatus.FROZEN,
+    "9": FundAccountStatus.CLOSED,
+}
+_SKL_LV = {str(level): level for level in range(1, 6)}
+# 专业技术职务级别 as GB/T 8561 numbers them: highest first.
+_TITL_LV = {
+    "1": TitleGrade.SENIOR,
+    "2": TitleGrade.ASSOCIATE_SENIOR,
+    "3": TitleGrade.INTERMEDIATE,
+    "4": TitleGrade.JUNIOR,
+}
+_DATE = "%Y%m%d"
+_YM = "%Y%m"
+
+
+class _Base(SQLModel, registry=registry()):
+    pass
+
+
+class PsnInfo(_Base, table=True):
+    """人员基本信息."""
+
+    __tablename__: ClassVar[str] = "psn_info"
+    psn_no: str = Field(primary_key=True, max_length=30)
+    psn_cert_type: str = Field(max_length=3)
+    certno: str = Field(max_length=18, unique=True, index=True)
+    psn_name: str = Field(max_length=50)
+    gend: str = Field(max_length=1)
+
+
+class PsnInsuD(_Base, table=True):
+    """参保信息: at most one enrolment per person in this city."""
+
+    __tablename__: ClassVar[str] = "psn_insu_d"
+    psn_no: str = Field(primary_key=True, max_length=30, foreign_key="psn_info.psn_no")
+    insutype: str = Field(max_length=6)
+    psn_insu_stas: str = Field(max_length=1)
+    begndate: str = Field(max_length=8)
+    crt_pay_mons: int
+    balc: int
+    emp_name: str | None = Field(default=None, max_length=200)
+
+
+class PsnClctD(_Base, table=True):
+    """缴费明细, one row per month."""
+
+    __tablename__: ClassVar[str] = "psn_clct_d"
+    psn_no: str = Field(primary_key=True, max_length=30, foreign_key="psn_info.psn_no")
+    ym: str = Field(primary_key=True, max_length=6)
+    clct_base: int
+    emp_clct_amt: int
+    psn_clct_amt: int
+
+
+class HfAcct(_Base, table=True):
+    """公积金个人账户."""
+
+    __tablename__: ClassVar[str] = "hf_acct"
+    hf_acct_no: str = Field(primary_key=True, max_length=30)
+    psn_no: str = Field(max_length=30, foreign_key="psn_info.psn_no", unique=True)
+    acct_stas: str = Field(max_length=1)
+    emp_name: str | None = Field(default=None, max_length=200)
+    opn_date: str = Field(max_length=8)
+    dpst_base: int
+    mon_dpst_amt: int
+    balc: int
+    dpst_mons: int
+
+
+class HfDpstD(_Base, table=True):
+    """公积金缴存明细, one row per month."""
+
+    __tablename__: ClassVar[str] = "hf_dpst_d"
+    hf_acct_no: str = Field(primary_key=True, max_length=30, foreign_key="hf_acct.hf_acct_no")
+    ym: str = Field(primary_key=True, max_length=6)
+    emp_dpst_amt: int
+    psn_dpst_amt: int
+
+
+class SklCertD(_Base, table=True):
+    """职业技能等级证书."""
+
+    __tablename__: ClassVar[str] = "skl_cert_d"
+    psn_no: str = Field(primary_key=True, max_length=30, foreign_key="psn_info.psn_no")
+    # Position in the person's list: certificates and titles have no natural order to sort by.
+    seq_no: int = Field(primary_key=True)
+    cert_no: str = Field(max_length=50)
+    ocp_name: str = Field(max_length=50)
+    skl_lv: str = Field(max_length=1)
+    issu_date: str = Field(max_length=8)
+    issu_org: str = Field(max_length=100)
+
+
+class TitlD(_Base, table=True):
+    """专业技术职称."""
+
+    __tablename__: ClassVar[str] = "titl_d"
+    psn_no: str = Field(primary_key=True, max_length=30, foreign_key="psn_info.psn_no")
+    seq_no: int = Field(primary_key=True)
+    titl_no: str = Field(max_length=50)
+    titl_ser: str = Field(max_length=50)
+    titl_name: str = Field(max_length=50)
+    titl_lv: str = Field(max_length=1)
+    awrd_date: str = Field(max_length=8)
+
+
+class CeduHrsD(_Base, table=True):
+    """继续教育学时, one row per year."""
+
+    __tablename__: ClassVar[str] = "cedu_hrs_d"
+    psn_no: str = Field(primary_key=True, max_length=30, foreign_key="psn_info.psn_no")
+    year: int = Field(primary_key=True)
+    crdt_hrs: int
+    req_hrs: int
+
+
+metadata = _Base.metadata
+
+
+class Nhsa:
+    """株洲: the canonical records as the national-platform-style systems show them."""
+
+    name = "nhsa"
+    metadata = metadata
+
+    def to_local_rows(self, records: PersonRecords) -> dict[str, list[dict[str, Any]]]:
+        """Rows per table, parents first; tables the person has no rows in are left out."""
+        psn_no = local_person_no(records)
+        person = records.person
+        rows: dict[str, list[dict[str, Any]]] = {
+            PsnInfo.__tablename__: [
+                {
+                    "psn_no": psn_no,
+                    "psn_cert_type": _RESIDENT_ID_CARD,
+                    "certno": person.id_number,
+                    "psn_name": person.name,
+                    "gend": invert(_GEND)[person.gender],
+                }
+            ]
+        }
+        if (medical := records.medical_insurance) is not None:
+            e = medical.enrolment
+            rows[PsnInsuD.__tablename__] = [
+                {
+                    "psn_no": psn_no,
+                    "insutype": invert(_INSUTYPE)[e.insurance_type],
+                    "psn_insu_stas": invert(_PSN_INSU_STAS)[e.status],
+                    "begndate": e.since.strftime(_DATE),
+                    "crt_pay_mons": e.contribution_months,
+                    "balc": yuan_to_fen(e.account_balance),
+                    "emp_name": e.employer,
+                }
+            ]
+            rows[PsnClctD.__tablename__] = [
+                {
+                    "psn_no": psn_no,
+                    "ym": local_month(c.month, _YM),
+                    "clct_base": yuan_to_fen(c.base),
+                    "emp_clct_amt": yuan_to_fen(c.employer_amount),
+                    "psn_clct_amt": yuan_to_fen(c.personal_amount),
+                }
+                for c in medical.contributions
+            ]
+        if (fund := records.provident_fund) is not None:
+            a = fund.account
+            rows[HfAcct.__tablename__] = [
+                {
+                    "hf_acct_no": a.account_no,
+                    "psn_no": psn_no,
+                    "acct_stas": invert(_ACCT_STAS)[a.status],
+                    "emp_name": a.employer,
+                    "opn_date": a.opened_on.strftime(_DATE),
+                    "dpst_base": yuan_to_fen(a.deposit_base),
+                    "mon_dpst_amt": yuan_to_fen(a.monthly_deposit),
+                    "balc": yuan_to_fen(a.balance),
+                    "dpst_mons": a.deposit_months,
+                }
+            ]
+            rows[HfDpstD.__tablename__] = [
+                {
+                    "hf_acct_no": a.account_no,
+                    "ym": local_month(d.month, _YM),
+                    "emp_dpst_amt": yuan_to_fen(d.employer_amount),
+                    "psn_dpst_amt": yuan_to_fen(d.personal_amount),
+                }
+                for d in fund.deposits
+            ]
+        talent = records.talent
+        rows[SklCertD.__tablename__] = [
+            {
+                "psn_no": psn_no,
+                "seq_no": i,
+                "cert_no": s.certificate_no,
+                "ocp_name": s.occupation,
+                "skl_lv": invert(_SKL_LV)[s.level],
+                "issu_date": s.issued_on.strftime(_DATE),
+                "issu_org": s.issuer,
+            }
+            for i, s in enumerate(talent.skill_certificates)
+        ]
+        rows[TitlD.__tablename__] = [
+            {
+                "psn_no": psn_no,
+                "seq_no": i,
+                "titl_no": t.certificate_no,
+                "titl_ser": t.series,
+                "titl_name": t.title,
+                "titl_lv": invert(_TITL_LV)[t.grade],
+                "awrd_date": t.awarded_on.strftime(_DATE),
+            }
+            for i, t in enumerate(talent.titles)
+        ]
+        rows[CeduHrsD.__tablename__] = [
+            {"psn_no": psn_no, "year": y.year, "crdt_hrs": y.hours, "req_hrs": y.required_hours}
+            for y in talent.continuing_education
+        ]
+        return {table: table_rows for table, table_rows in rows.items() if table_rows}
+
+    def read_document(self, session: Session, *, id_number: str) -> LocalDocument | None:
+        """The 人员信息获取 answer, extended with this city's 公积金 and 人才 sections."""
+        psn = session.exec(select(PsnInfo).where(PsnInfo.certno == id_number)).first()
+        if psn is None:
+            return None
+        psn_no = psn.psn_no
+        insu = session.get(PsnInsuD, psn_no)
+        clct = session.exec(select(PsnClctD).where(PsnClctD.psn_no == psn_no).order_by(col(PsnClctD.ym))).all()
+        acct = session.exec(select(HfAcct).where(HfAcct.psn_no == psn_no)).first()
+        dpst = (
+            []
+            if acct is None
+            else session.exec(
+                select(HfDpstD).where(HfDpstD.hf_acct_no == acct.hf_acct_no).order_by(col(HfDpstD.ym))
+            ).all()
+        )
+        certs = session.exec(select(SklCertD).where(SklCertD.psn_no == psn_no).order_by(col(SklCertD.seq_no))).all()
+        titls = session.exec(select(TitlD).where(TitlD.psn_no == psn_no).order_by(col(TitlD.seq_no))).all()
+        cedu = session.exec(select(CeduHrsD).where(CeduHrsD.psn_no == psn_no).order_by(col(CeduHrsD.year))).all()
+        output = {
+            "baseinfo": {
+                "psn_no": psn_no,
+                "psn_cert_type": psn.psn_cert_type,
+                "certno": psn.certno,
+                "psn_name": psn.psn_name,
+                "gend": psn.gend,
+            },
+            "insuinfo": []
+            if insu is None
+            else [
+                {
+                    "insutype": insu.insutype,
+                    "psn_insu_stas": insu.psn_insu_stas,
+                    "begndate": insu.begndate,
+                    "crt_pay_mons": insu.crt_pay_mons,
+                    "balc": insu.balc,
+                    "emp_name": insu.emp_name,
+                }
+            ],
+            "clctinfo": [
+                {
+                    "ym": c.ym,
+                    "clct_base": c.clct_base,
+                    "emp_clct_amt": c.emp_clct_amt,
+                    "psn_clct_amt": c.psn_clct_amt,
+                }
+                for c in clct
+            ],
+            "hfinfo": []
+            if acct is None
+            else [
+                {
+                    "hf_acct_no": acct.hf_acct_no,
+                    "acct_stas": acct.acct_stas,
+                    "emp_name": acct.emp_name,
+                    "opn_date": acct.opn_date,
+                    "dpst_base": acct.dpst_base,
+                    "mon_dpst_amt": acct.mon_dpst_amt,
+                    "balc": acct.balc,
+                    "dpst_mons": acct.dpst_mons,
+                }
+            ],
+            "dpstinfo": [{"ym": d.ym, "emp_dpst_amt": d.emp_dpst_amt, "psn_dpst_amt": d.psn_dpst_amt} for d in dpst],
+            "sklcertinfo": [
+                {
+                    "cert_no": s.cert_no,
+                    "ocp_name": s.ocp_name,
+                    "skl_lv": s.skl_lv,
+                    "issu_date": s.issu_date,
+                    "issu_org": s.issu_org,
+                }
+                for s in certs
+            ],
+            "titlinfo": [
+                {
+                    "titl_no": t.titl_no,
+                    "titl_ser": t.titl_ser,
+                    "titl_name": t.titl_name,
+                    "titl_lv": t.titl_lv,
+                    "awrd_date": t.awrd_date,
+                }
+                for t in titls
+            ],
+            "ceduinfo": [{"year": y.year, "crdt_hrs": y.crdt_hrs, "req_hrs": y.req_hrs} for y in cedu],
+        }
+        return {"infcode": 0, "err_msg": None, "output": output}
+
+    def to_canonical(self, document: LocalDocument, *, city: CityRef) -> PersonRecords:
+        """Map a 株洲 payload to canonical records; :class:`DialectError` names the malformed field."""
+        envelope = Fields(document, "")
+        infcode = envelope.raw("infcode")
+        if infcode != 0:
+            raise envelope.fail("infcode", f"the system answered {infcode!r}: {envelope.raw('err_msg')!r}")
+        out = envelope.section("output")
+        base = out.section("baseinfo")
+        if base.raw("psn_cert_type") != _RESIDENT_ID_CARD:
+            raise base.fail("psn_cert_type", f"expected {_RESIDENT_ID_CARD!r} (居民身份证)")
+        psn_no = base.text("psn_no")
+        person = build(
+            Person,
+            base.path,
+            id_number=base.id_number("certno"),
+            name=base.text("psn_name"),
+            gender=base.coded("gend", _GEND),
+        )
+        return PersonRecords(
+            city=city,
+            person=person,
+            medical_insurance=_medical(out, psn_no),
+            provident_fund=_fund(out),
+            talent=_talent(out),
+        )
+
+
+def _single(out: Fields, key: str, history_key: str) -> Fields | None:
+    """The one entry of a 0-or-1 list; a history without its parent entry is malformed."""
+    entries = out.entries(key)
+    if len(entries) > 1:
+        raise out.fail(key, f"expected at most one entry, got {len(entries)}")
+    if not entries:
+        if out.entries(history_key):
+            raise out.fail(history_key, f"history present but {key} is empty")
+        return None
+    return entries[0]
+
+
+def _medical(out: Fields, psn_no: str) -> MedicalInsuranceRecord | None:
+    insu = _single(out, "insuinfo", "clctinfo")
+    if insu is None:
+        return None
+    enrolment = build(
+        Enrolment,
+        insu.path,
+        local_person_no=psn_no,
+        insurance_type=insu.coded("insutype", _INSUTYPE),
+        status=insu.coded("psn_insu_stas", _PSN_INSU_STAS),
+        since=insu.day("begndate", _DATE),
+        contribution_months=insu.integer("crt_pay_mons"),
+        account_balance=insu.fen("balc"),
+        employer=insu.optional_text("emp_name"),
+    )
+    contributions = [
+        build(
+            Contribution,
+            c.path,
+            month=c.month("ym", _YM),
+            base=c.fen("clct_base"),
+            employer_amount=c.fen("emp_clct_amt"),
+            personal_amount=c.fen("psn_clct_amt"),
+        )
+        for c in out.entries("clctinfo")
+    ]
+    return MedicalInsuranceRecord(enrolment=enrolment, contributions=contributions)
+
+
+def _fund(out: Fields) -> ProvidentFundRecord | None:
+    acct = _single(out, "hfinfo", "dpstinfo")
+    if acct is None:
+        return None
+    account = build(
+        FundAccount,
+        acct.path,
+        account_no=acct.text("hf_acct_no"),
+        status=acct.coded("acct_stas", _ACCT_STAS),
+        employer=acct.optional_text("emp_name"),
+        opened_on=acct.day("opn_date", _DATE),
+        deposit_base=acct.fen("dpst_base"),
+        monthly_deposit=acct.fen("mon_dpst_amt"),
+        balance=acct.fen("balc"),
+        deposit_months=acct.integer("dpst_mons"),
+    )
+    deposits = [
+        build(
+            Deposit,
+            d.path,
+            month=d.month("ym", _YM),
+            employer_amount=d.fen("emp_dpst_amt"),
+            personal_amount=d.fen("psn_dpst_amt"),
+        )
+        for d in out.entries("dpstinfo")
+    ]
+    return ProvidentFundRecord(account=account, deposits=deposits)
+
+
+def _talent(out: Fields) -> TalentRecord:
+    certificates = [
+        build(
+            SkillCertificate,
+            s.path,
+            certificate_no=s.text("cert_no"),
+            occupation=s.text("ocp_name"),
+            level=s.coded("skl_lv", _SKL_LV),
+            issued_on=s.day("issu_date", _DATE),
+            issuer=s.text("issu_org"),
+        )
+        for s in out.entries("sklcertinfo")
+    ]
+    titles = [
+        build(
+            ProfessionalTitle,
+            t.path,
+            certificate_no=t.text("titl_no"),
+            series=t.text("titl_ser"),
+            title=t.text("titl_name"),
+            grade=t.coded("titl_lv", _TITL_LV),
+            awarded_on=t.day("awrd_date", _DATE),
+        )
+        for t in out.entries("titlinfo")
+    ]
+    ce_years = [
+        build(
+            ContinuingEducationYear,
+            y.path,
+            year=y.integer("year"),
+            hours=y.integer("crdt_hrs"),
+            required_hours=y.integer("req_hrs"),
+        )
+        for y in out.entries("ceduinfo")
+    ]
+    return TalentRecord(skill_certificates=certificates, titles=titles, continuing_education=ce_years)
+
+
+DIALECT = Nhsa()

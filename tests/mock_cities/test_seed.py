@@ -1,0 +1,68 @@
+"""Seeding a city's database: every resident it holds, once, in its own dialect."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, func, select
+
+from mock_cities.dialects import get_dialect
+from mock_cities.population import Population, build_population
+from mock_cities.profiles import CityProfile, builtin_profiles
+from mock_cities.seed import AlreadySeeded, seed_city
+
+
+@pytest.fixture(scope="module")
+def population() -> Population:
+    return build_population(seed=2, residents_per_city=5, cities=builtin_profiles())
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = create_engine(f"sqlite:///{tmp_path / 'city.db'}")
+    yield engine
+    engine.dispose()
+
+
+def _row_counts(engine: Engine, profile: CityProfile) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {
+            table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+            for table in get_dialect(profile.dialect).metadata.sorted_tables
+        }
+
+
+@pytest.mark.parametrize("profile", builtin_profiles(), ids=lambda p: p.slug)
+def test_seeds_every_resident_the_city_holds(engine: Engine, profile: CityProfile, population: Population) -> None:
+    batches: list[int] = []
+    written = seed_city(engine=engine, profile=profile, population=population, batch_size=2, progress=batches.append)
+    expected = sum(1 for _ in population.records_for(profile.code))
+    assert written == expected == sum(batches)
+    assert all(0 < size <= 2 for size in batches)
+    counts = _row_counts(engine, profile)
+    assert counts and all(count > 0 for count in counts.values()), counts
+
+
+def test_refuses_to_seed_twice_and_replaces_on_request(engine: Engine, population: Population) -> None:
+    profile = builtin_profiles()[1]
+    seed_city(engine=engine, profile=profile, population=population)
+    before = _row_counts(engine, profile)
+    with pytest.raises(AlreadySeeded):
+        seed_city(engine=engine, profile=profile, population=population)
+    assert _row_counts(engine, profile) == before
+    written = seed_city(engine=engine, profile=profile, population=population, replace=True)
+    assert written == sum(1 for _ in population.records_for(profile.code))
+    assert _row_counts(engine, profile) == before
+
+
+def test_an_empty_database_with_tables_is_not_seeded_yet(engine: Engine, population: Population) -> None:
+    profile = builtin_profiles()[2]
+    get_dialect(profile.dialect).metadata.create_all(engine)
+    assert seed_city(engine=engine, profile=profile, population=population) > 0
+
+
+def test_rejects_a_batch_size_below_one(engine: Engine, population: Population) -> None:
+    with pytest.raises(ValueError, match="batch_size"):
+        seed_city(engine=engine, profile=builtin_profiles()[0], population=population, batch_size=0)
