@@ -1,0 +1,639 @@
+"""The synthetic population of the cities: deterministic from a seed, generated lazily, one resident at a time.
+
+Every resident's whole multi-city life is drawn from random streams seeded by ``(seed, index)`` alone, so
+one city can be seeded by walking all residents and keeping those who touch it, without ever holding the
+population in memory. Residents are generated in two steps: a cheap *plan* (who, born where, which cities
+when) and, only for residents a caller needs, the full records (names, employers, histories).
+
+Money follows the cities' own rules through the ``services`` calculations; amounts are yuan with two
+decimals. Months are handled as integer indexes (``year * 12 + month - 1``) so that spans are plain ranges.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import cached_property
+
+from faker import Faker
+
+from mock_cities.profiles import CityProfile
+from schemas.idcard import make_id_number
+from schemas.medical_insurance import (
+    Contribution,
+    Enrolment,
+    EnrolmentStatus,
+    InsuranceType,
+    MedicalInsuranceRecord,
+)
+from schemas.money import to_yuan
+from schemas.provident_fund import Deposit, FundAccount, FundAccountStatus, ProvidentFundRecord
+from schemas.records import Gender, Person, PersonRecords
+from schemas.talent import ContinuingEducationYear, ProfessionalTitle, SkillCertificate, TalentRecord, TitleGrade
+from services.medical_insurance.service import monthly_contribution, resident_monthly_premium
+from services.provident_fund.service import deposit_base, monthly_deposit
+from services.talent.service import TITLE_SERIES, required_hours
+
+DEMO_AS_OF = date(2026, 10, 31)
+"""Histories end in the last full month before this date; a fixed date keeps the seed deterministic."""
+
+STORED_MONTHS = 60
+"""Monthly history a city keeps online; older months only count towards the totals."""
+
+MOVER_SHARE = 0.36
+"""Drawn a little above the target 35%: the youngest residents have not lived long enough to move."""
+
+# The national schemes began at different times; a city holds no history from before its scheme existed.
+EMPLOYEE_MEDICAL_FROM = 2000 * 12
+FUND_FROM = 1999 * 12
+RESIDENT_MEDICAL_FROM = 2008 * 12
+MOVES_FROM = 2001 * 12
+SKILL_CERTIFICATES_FROM = 2006 * 12
+
+WAGE_GROWTH = 1.065
+"""Yearly nominal wage growth, used to walk a wage back in time."""
+
+BIRTH_FIRST = date(1955, 1, 1)
+BIRTH_LAST = date(2004, 12, 31)
+GENERATED_SEQUENCE_SLOTS = 449
+"""ID sequences 002..899 (two per slot, one per gender) go to generated residents; 900..999 to personas."""
+
+PERSONA_SERIALS = 1000
+"""Local numbers below this serial belong to personas; generated residents use index + this."""
+
+SKILL_OCCUPATIONS = (
+    "电工",
+    "焊工",
+    "数控车工",
+    "育婴员",
+    "养老护理员",
+    "中式烹调师",
+    "汽车维修工",
+    "电子商务师",
+    "保育师",
+    "美发师",
+    "钳工",
+    "电梯安装维修工",
+    "工业机器人系统运维员",
+    "健康管理师",
+)
+SKILL_LEVEL_WEIGHTS = {5: 20, 4: 35, 3: 30, 2: 10, 1: 5}
+INDUSTRIES = ("机械制造", "电子科技", "物流", "建设工程", "医药", "食品", "新材料", "软件", "商贸", "汽车零部件")
+TITLE_GRADES = (
+    TitleGrade.JUNIOR,
+    TitleGrade.INTERMEDIATE,
+    TitleGrade.ASSOCIATE_SENIOR,
+    TitleGrade.SENIOR,
+)
+
+
+# --- randomness and months ---------------------------------------------------------------------------
+
+
+def _stream(*key: object) -> random.Random:
+    """An independent random stream named by ``key``; str seeds hash the same in every process."""
+    return random.Random(":".join(map(str, key)))  # noqa: S311 - synthetic data, not secrets
+
+
+def month_index(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def month_start(index: int) -> date:
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_text(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def last_full_month(as_of: date) -> int:
+    """The month histories end in: ``as_of``'s own month only once it is over."""
+    month = month_index(as_of)
+    return month if (as_of + timedelta(days=1)).day == 1 else month - 1
+
+
+def _year_runs(first: int, last: int) -> Iterator[tuple[int, int, int]]:
+    """(year, first month, last month) of each calendar year inside ``first..last``."""
+    month = first
+    while month <= last:
+        year_end = min(last, (month // 12) * 12 + 11)
+        yield month // 12, month, year_end
+        month = year_end + 1
+
+
+# --- stints: the building block shared with the personas ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stint:
+    """A period of living in one city (month indexes, both ends included), and of working there for employees.
+
+    ``wage`` is the monthly wage in the last year worked; earlier years walk it back by :data:`WAGE_GROWTH`.
+    """
+
+    city: CityProfile
+    start: int
+    end: int
+    employer: str | None = None
+    work_end: int | None = None
+    wage: Decimal = Decimal(0)
+
+    @property
+    def employed(self) -> bool:
+        return self.employer is not None and self.work_end is not None
+
+    def wage_in(self, year: int) -> Decimal:
+        last_year = (self.work_end if self.work_end is not None else self.end) // 12
+        return Decimal(round(float(self.wage) / WAGE_GROWTH ** (last_year - year)))
+
+
+def local_person_no(city: CityProfile, serial: int) -> str:
+    return f"{city.local_no_prefix}{serial:010d}"
+
+
+def local_account_no(city: CityProfile, serial: int) -> str:
+    return f"{city.local_no_prefix}GJ{serial:010d}"
+
+
+# --- medical insurance -------------------------------------------------------------------------------------
+
+
+def medical_record(stint: Stint, *, serial: int, status: EnrolmentStatus, spent_share: float) -> MedicalInsuranceRecord:
+    """One city's 医保 record over a stint: 职工 contributions while employed, 城乡居民 premiums otherwise.
+
+    ``spent_share`` is the part of the personal-account credits spent on outpatient care and pharmacies.
+    """
+    rules = stint.city.medical_insurance
+    if stint.employed:
+        assert stint.work_end is not None
+        first, last = max(stint.start, EMPLOYEE_MEDICAL_FROM), stint.work_end
+    else:
+        first, last = max(stint.start, RESIDENT_MEDICAL_FROM), stint.end
+    stored_from = max(first, last - STORED_MONTHS + 1)
+    contributions: list[Contribution] = []
+    credits = Decimal(0)
+    for year, year_first, year_last in _year_runs(first, last):
+        if stint.employed:
+            base = to_yuan(stint.wage_in(year))
+            employer_amount, personal_amount = monthly_contribution(base=base, rules=rules)
+        else:
+            # 城乡居民 pay a flat premium and have no 缴费基数 or employer share.
+            base, employer_amount = Decimal("0.00"), Decimal("0.00")
+            personal_amount = resident_monthly_premium(rules=rules)
+        credits += personal_amount * (year_last - year_first + 1)
+        contributions.extend(
+            Contribution(
+                month=month_text(month),
+                base=base,
+                employer_amount=employer_amount,
+                personal_amount=personal_amount,
+            )
+            for month in range(max(year_first, stored_from), year_last + 1)
+        )
+    # Only 职工医保 keeps a personal account (个人账户) fed by the personal contributions.
+    balance = to_yuan(credits * Decimal(str(round(1 - spent_share, 4)))) if stint.employed else Decimal("0.00")
+    enrolment = Enrolment(
+        local_person_no=local_person_no(stint.city, serial),
+        insurance_type=InsuranceType.EMPLOYEE if stint.employed else InsuranceType.RESIDENT,
+        status=status,
+        since=month_start(first),
+        contribution_months=max(0, last - first + 1),
+        account_balance=balance,
+        employer=stint.employer if stint.employed else None,
+    )
+    return MedicalInsuranceRecord(enrolment=enrolment, contributions=contributions)
+
+
+# --- provident fund ----------------------------------------------------------------------------------------
+
+
+def fund_record(
+    stint: Stint, *, serial: int, status: FundAccountStatus, withdrawn_share: float
+) -> ProvidentFundRecord | None:
+    """One city's 公积金 account over a stint (employees only); ``withdrawn_share`` went to rent or a home."""
+    if not stint.employed:
+        return None
+    assert stint.work_end is not None and stint.employer is not None
+    rules = stint.city.provident_fund
+    first, last = max(stint.start, FUND_FROM), stint.work_end
+    stored_from = max(first, last - STORED_MONTHS + 1)
+    deposits: list[Deposit] = []
+    total = Decimal(0)
+    base = employer_amount = personal_amount = Decimal("0.00")
+    for year, year_first, year_last in _year_runs(first, last):
+        base = deposit_base(wage=stint.wage_in(year), rules=rules)
+        employer_amount, personal_amount = monthly_deposit(base=base, rules=rules)
+        total += (employer_amount + personal_amount) * (year_last - year_first + 1)
+        deposits.extend(
+            Deposit(month=month_text(month), employer_amount=employer_amount, personal_amount=personal_amount)
+            for month in range(max(year_first, stored_from), year_last + 1)
+        )
+    if status is FundAccountStatus.CLOSED:
+        balance = Decimal("0.00")  # 销户 follows a full withdrawal
+    else:
+        balance = to_yuan(total * Decimal(str(round(1 - withdrawn_share, 4))))
+    account = FundAccount(
+        account_no=local_account_no(stint.city, serial),
+        status=status,
+        employer=stint.employer,
+        opened_on=month_start(first),
+        deposit_base=base,
+        monthly_deposit=employer_amount + personal_amount,
+        balance=balance,
+        deposit_months=max(0, last - first + 1),
+    )
+    return ProvidentFundRecord(account=account, deposits=deposits)
+
+
+# --- talent ------------------------------------------------------------------------------------------------
+
+
+def skill_certificate(
+    city: CityProfile, *, serial: int, number: int, occupation: str, level: int, issued_on: date
+) -> SkillCertificate:
+    return SkillCertificate(
+        certificate_no=f"{city.talent.certificate_prefix}{issued_on.year}JN{serial:08d}{number:02d}",
+        occupation=occupation,
+        level=level,
+        issued_on=issued_on,
+        issuer=city.talent.evaluation_body,
+    )
+
+
+def professional_title(
+    city: CityProfile, *, serial: int, number: int, series: str, grade: TitleGrade, awarded_on: date
+) -> ProfessionalTitle:
+    return ProfessionalTitle(
+        certificate_no=f"{city.talent.certificate_prefix}{awarded_on.year}ZC{serial:08d}{number:02d}",
+        series=series,
+        title=TITLE_SERIES[series][grade.value],
+        grade=grade,
+        awarded_on=awarded_on,
+    )
+
+
+def continuing_education(city: CityProfile, *, year: int, hours: int) -> ContinuingEducationYear:
+    return ContinuingEducationYear(year=year, hours=hours, required_hours=required_hours(rules=city.talent))
+
+
+@dataclass
+class TalentParts:
+    """One city's talent record while it is being assembled."""
+
+    skill_certificates: list[SkillCertificate] = field(default_factory=list)
+    titles: list[ProfessionalTitle] = field(default_factory=list)
+    continuing_education: list[ContinuingEducationYear] = field(default_factory=list)
+
+    def record(self) -> TalentRecord:
+        return TalentRecord(
+            skill_certificates=sorted(self.skill_certificates, key=lambda c: c.issued_on),
+            titles=sorted(self.titles, key=lambda t: t.awarded_on),
+            continuing_education=sorted(self.continuing_education, key=lambda y: y.year),
+        )
+
+
+# --- generated residents -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Span:
+    city: CityProfile
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What can be known about a resident without names or money: enough to tell which cities they touch."""
+
+    index: int
+    id_number: str
+    gender: Gender
+    birth: date
+    employee: bool
+    career_start: int
+    work_end: int
+    spans: tuple[_Span, ...]
+
+    @property
+    def city_codes(self) -> frozenset[str]:
+        return frozenset(span.city.code for span in self.spans)
+
+
+@dataclass(frozen=True)
+class _IdSpace:
+    """A bijection from resident index to (birth date, sequence slot), so generated ID numbers never repeat."""
+
+    multiplier: int
+    offset: int
+    days: int
+
+    @property
+    def size(self) -> int:
+        return self.days * GENERATED_SEQUENCE_SLOTS
+
+    @classmethod
+    def for_seed(cls, seed: int) -> _IdSpace:
+        rng = _stream(seed, "id-space")
+        days = (BIRTH_LAST - BIRTH_FIRST).days + 1
+        size = days * GENERATED_SEQUENCE_SLOTS
+        multiplier = rng.randrange(size // 3, size)
+        while math.gcd(multiplier, size) != 1:
+            multiplier += 1
+        return cls(multiplier=multiplier, offset=rng.randrange(size), days=days)
+
+    def id_number(self, index: int, *, region: str, gender: Gender) -> tuple[str, date]:
+        position = (self.multiplier * index + self.offset) % self.size
+        birth = BIRTH_FIRST + timedelta(days=position // GENERATED_SEQUENCE_SLOTS)
+        slot = position % GENERATED_SEQUENCE_SLOTS + 1
+        sequence = 2 * slot + (1 if gender is Gender.MALE else 0)
+        return make_id_number(region, birth, sequence), birth
+
+
+def _retirement_age(gender: Gender) -> int:
+    return 60 if gender is Gender.MALE else 55
+
+
+def _split_spans(
+    rng: random.Random, cities: Sequence[CityProfile], first: int, last: int, move_window_end: int
+) -> tuple[_Span, ...]:
+    """The home city is ``cities[-1]``; moves fall between MOVES_FROM and ``move_window_end``, a year apart."""
+    earliest_move = max(first, MOVES_FROM) + 12
+    latest_move = move_window_end - 12
+    moves = len(cities) - 1
+    if moves == 0 or latest_move - earliest_move < 12 * (moves - 1):
+        return (_Span(cities[-1], first, last),)
+    # Spread draws over a range shortened by the gaps, then reinsert the gaps: a year between moves, always.
+    draws = sorted(rng.randint(earliest_move, latest_move - 12 * (moves - 1)) for _ in range(moves))
+    points = [draw + 12 * position for position, draw in enumerate(draws)]
+    starts = [first, *points]
+    ends = [p - 1 for p in points] + [last]
+    return tuple(_Span(city, s, e) for city, s, e in zip(cities, starts, ends, strict=True))
+
+
+class Population:
+    """The residents of ``cities`` (``residents_per_city`` living in each) plus the demo personas."""
+
+    def __init__(self, *, seed: int, residents_per_city: int, cities: Sequence[CityProfile], as_of: date) -> None:
+        self.seed = seed
+        self.residents_per_city = residents_per_city
+        self.cities: list[CityProfile] = list(cities)
+        self.as_of = as_of
+        self._last_month = last_full_month(as_of)
+        self._ids = _IdSpace.for_seed(seed)
+        if self._generated_count > self._ids.size:
+            raise ValueError(f"at most {self._ids.size} generated residents fit the ID space")
+
+    @property
+    def _generated_count(self) -> int:
+        return self.residents_per_city * len(self.cities)
+
+    @cached_property
+    def _faker(self) -> Faker:
+        # One instance, reseeded per resident: building Faker is far slower than seeding it.
+        return Faker("zh_CN")
+
+    # The personas build on this module's helpers, so they are imported where used, not at the top.
+
+    def person_count(self) -> int:
+        from mock_cities.personas import PERSONAS
+
+        return self._generated_count + len(PERSONAS)
+
+    def people(self) -> Iterator[Person]:
+        """Every resident, personas first."""
+        from mock_cities.personas import PERSONAS
+
+        for persona in PERSONAS:
+            yield Person(id_number=persona.id_number, name=persona.name, gender=persona.gender)
+        for index in range(self._generated_count):
+            plan = self._plan(index)
+            yield Person(id_number=plan.id_number, name=self._name(plan), gender=plan.gender)
+
+    def records_for(self, city_code: str) -> Iterator[PersonRecords]:
+        """Canonical records of every resident ``city_code`` holds something on, personas first."""
+        from mock_cities.personas import PERSONAS, persona_records
+
+        for persona in PERSONAS:
+            held = persona_records(persona.key, self.cities, self.as_of)
+            if city_code in held:
+                yield held[city_code]
+        for index in range(self._generated_count):
+            plan = self._plan(index)
+            if city_code in plan.city_codes:
+                yield self._records(plan, only=city_code)[city_code]
+
+    def all_records(self, index: int) -> dict[str, PersonRecords]:
+        """Every city's records on generated resident ``index``, by city code."""
+        return self._records(self._plan(index))
+
+    # --- the plan ---
+
+    def _plan(self, index: int) -> _Plan:
+        rng = _stream(self.seed, index, "plan")
+        home = self.cities[index // self.residents_per_city]
+        gender = Gender.MALE if rng.random() < 0.5 else Gender.FEMALE
+        others = [c for c in self.cities if c.code != home.code]
+        mover = bool(others) and rng.random() < MOVER_SHARE
+        lived = [home]
+        if mover:
+            earlier = rng.sample(others, k=2 if len(others) >= 2 and rng.random() < 0.25 else 1)
+            lived = [*earlier, home]
+        born_in = lived[0] if rng.random() < 0.8 else rng.choice(self.cities)
+        id_number, birth = self._ids.id_number(index, region=rng.choice(born_in.districts), gender=gender)
+
+        birth_month = month_index(birth)
+        career_start = birth_month + 12 * rng.randint(18, 24) + rng.randrange(12)
+        retirement = birth_month + 12 * _retirement_age(gender)
+        employee_share = 0.55 if birth.year < 1965 else 0.75
+        employee = career_start <= self._last_month - 12 and rng.random() < employee_share
+        if employee:
+            work_end = min(retirement - 1, self._last_month)
+            spans = _split_spans(rng, lived, career_start, self._last_month, work_end)
+        else:
+            adult = birth_month + 12 * 18
+            work_end = -1  # never employed: before any month
+            spans = _split_spans(rng, lived, adult, self._last_month, self._last_month)
+        return _Plan(index, id_number, gender, birth, employee, career_start, work_end, spans)
+
+    # --- the full records ---
+
+    def _name(self, plan: _Plan) -> str:
+        faker = self._faker
+        faker.seed_instance(f"{self.seed}:{plan.index}:faker")
+        # zh_CN defines no gendered name formats, so name_male() may return a woman's given name.
+        given = faker.first_name_male() if plan.gender is Gender.MALE else faker.first_name_female()
+        return f"{faker.last_name()}{given}"
+
+    def _records(self, plan: _Plan, *, only: str | None = None) -> dict[str, PersonRecords]:
+        """Every city's records on a resident, or only ``only``'s: the same draws either way."""
+        rng = _stream(self.seed, plan.index, "life")
+        person = Person(id_number=plan.id_number, name=self._name(plan), gender=plan.gender)
+        serial = PERSONA_SERIALS + plan.index
+        title_series = rng.choice(tuple(TITLE_SERIES)) if plan.employee and rng.random() < 0.27 else None
+        stints = self._stints(rng, plan, title_series)
+        talent = _talent(rng, plan, stints, serial=serial, title_series=title_series, last=self._last_month)
+        result: dict[str, PersonRecords] = {}
+        for position, stint in enumerate(stints):
+            current = position == len(stints) - 1
+            medical_status, fund_status = self._statuses(rng, plan, stint, current=current)
+            spent_share, withdrawn_share = rng.uniform(0.2, 0.85), _withdrawn_share(rng)
+            if only is not None and stint.city.code != only:
+                continue  # building the models is most of the cost; the draws above keep streams aligned
+            result[stint.city.code] = PersonRecords(
+                city=stint.city.ref,
+                person=person,
+                medical_insurance=medical_record(stint, serial=serial, status=medical_status, spent_share=spent_share),
+                provident_fund=fund_record(stint, serial=serial, status=fund_status, withdrawn_share=withdrawn_share),
+                talent=talent[stint.city.code].record(),
+            )
+        return result
+
+    def _stints(self, rng: random.Random, plan: _Plan, title_series: str | None) -> list[Stint]:
+        if not plan.employee:
+            return [Stint(city=span.city, start=span.start, end=span.end) for span in plan.spans]
+        # A city's 缴存基数 ceiling is three times its average wage; people earn around and below it.
+        earning_power = 0.85 * rng.lognormvariate(0, 0.4)
+        stints = []
+        for position, span in enumerate(plan.spans):
+            current = position == len(plan.spans) - 1
+            work_end = min(span.end, plan.work_end)
+            if current and work_end == self._last_month and rng.random() < 0.04:
+                work_end -= rng.randint(1, 6)  # between jobs: contributions stopped a few months ago
+            # Earlier stints paid less: walk the wage back over the years since that stint ended.
+            years_back = (self._last_month - work_end) // 12
+            average_wage = float(span.city.provident_fund.max_base) / 3
+            wage = average_wage * earning_power / WAGE_GROWTH**years_back
+            stints.append(
+                Stint(
+                    city=span.city,
+                    start=span.start,
+                    end=span.end,
+                    employer=_employer(self._faker, rng, span.city, title_series),
+                    work_end=work_end,
+                    wage=Decimal(round(wage)),
+                )
+            )
+        return stints
+
+    def _statuses(
+        self, rng: random.Random, plan: _Plan, stint: Stint, *, current: bool
+    ) -> tuple[EnrolmentStatus, FundAccountStatus]:
+        if not current:
+            # Leaving a city ends its cover, and its fund account waits sealed (封存) for a transfer.
+            return EnrolmentStatus.TERMINATED, FundAccountStatus.SEALED
+        if not stint.employed:
+            return EnrolmentStatus.ACTIVE, FundAccountStatus.NORMAL
+        assert stint.work_end is not None
+        retired = plan.work_end < self._last_month and stint.work_end == plan.work_end
+        if retired:
+            # Retired employees keep 职工医保 for free and usually withdraw the fund and close it.
+            return EnrolmentStatus.ACTIVE, (
+                FundAccountStatus.CLOSED if rng.random() < 0.7 else FundAccountStatus.SEALED
+            )
+        if stint.work_end < self._last_month:
+            return EnrolmentStatus.SUSPENDED, FundAccountStatus.SEALED
+        return EnrolmentStatus.ACTIVE, FundAccountStatus.NORMAL
+
+
+def _withdrawn_share(rng: random.Random) -> float:
+    # Most accounts were never touched; the rest paid rent or a down payment.
+    return 0.0 if rng.random() < 0.45 else rng.uniform(0.2, 0.9)
+
+
+def _employer(faker: Faker, rng: random.Random, city: CityProfile, title_series: str | None) -> str:
+    if title_series == "卫生":
+        return f"{city.name}市第{rng.randint(1, 8)}人民医院"
+    if title_series == "教育":
+        return f"{city.name}市第{rng.randint(1, 20)}中学"
+    brand = faker.company_prefix()[:2]
+    return f"{city.name}{brand}{rng.choice(INDUSTRIES)}有限公司"
+
+
+def _city_in(stints: Sequence[Stint], month: int) -> CityProfile | None:
+    for stint in stints:
+        if stint.start <= month <= stint.end:
+            return stint.city
+    return None
+
+
+def _day_in(rng: random.Random, month: int) -> date:
+    return month_start(month) + timedelta(days=rng.randrange(28))
+
+
+def _talent(
+    rng: random.Random, plan: _Plan, stints: Sequence[Stint], *, serial: int, title_series: str | None, last: int
+) -> dict[str, TalentParts]:
+    parts = {stint.city.code: TalentParts() for stint in stints}
+    first = max(stints[0].start, SKILL_CERTIFICATES_FROM)
+    if rng.random() < 0.3 and first <= last:
+        for number in range(1, 2 if rng.random() < 0.75 else 3):
+            month = rng.randint(first, last)
+            city = _city_in(stints, month)
+            if city is not None:
+                parts[city.code].skill_certificates.append(
+                    skill_certificate(
+                        city,
+                        serial=serial,
+                        number=number,
+                        occupation=rng.choice(SKILL_OCCUPATIONS),
+                        level=rng.choices(tuple(SKILL_LEVEL_WEIGHTS), weights=tuple(SKILL_LEVEL_WEIGHTS.values()))[0],
+                        issued_on=_day_in(rng, month),
+                    )
+                )
+    if title_series is None:
+        return parts
+    award = plan.career_start + rng.randint(12, 36)
+    awarded = 0
+    for number, grade in enumerate(TITLE_GRADES, start=1):
+        city = _city_in(stints, award)
+        if award > plan.work_end or city is None:
+            break
+        parts[city.code].titles.append(
+            professional_title(
+                city, serial=serial, number=number, series=title_series, grade=grade, awarded_on=_day_in(rng, award)
+            )
+        )
+        awarded += 1
+        award += rng.randint(48, 96)
+    if awarded == 0:
+        return parts
+    last_full_year = (last + 1) // 12 - 1
+    for year in range(last_full_year - 2, last_full_year + 1):
+        if year * 12 > plan.work_end:
+            continue  # retired: no hours are owed
+        _continuing_education_year(rng, stints, parts, year)
+    return parts
+
+
+def _continuing_education_year(
+    rng: random.Random, stints: Sequence[Stint], parts: dict[str, TalentParts], year: int
+) -> None:
+    """Hours earned in ``year``, split between the cities lived in that year by months spent in each."""
+    months = {
+        stint.city.code: (stint.city, min(stint.end, year * 12 + 11) - max(stint.start, year * 12) + 1)
+        for stint in stints
+        if stint.start <= year * 12 + 11 and stint.end >= year * 12
+    }
+    if not months:
+        return
+    main_city = max(months.values(), key=lambda pair: pair[1])[0]
+    needed = required_hours(rules=main_city.talent)
+    total = needed + rng.randint(0, 24) if rng.random() < 0.7 else round(needed * rng.uniform(0.3, 0.95))
+    for city, spent in months.values():
+        hours = round(total * spent / 12)
+        parts[city.code].continuing_education.append(continuing_education(city, year=year, hours=hours))
+
+
+def build_population(
+    *, seed: int, residents_per_city: int, cities: Sequence[CityProfile], as_of: date = DEMO_AS_OF
+) -> Population:
+    """The deterministic population of ``cities``: nothing is generated until it is iterated."""
+    if residents_per_city < 0:
+        raise ValueError("residents_per_city must not be negative")
+    return Population(seed=seed, residents_per_city=residents_per_city, cities=cities, as_of=as_of)
