@@ -45,9 +45,7 @@ _STATUS_TYPES = {
 def problem_response(problem: Problem, headers: Mapping[str, str] | None = None) -> JSONResponse:
     if problem.request_id is None:
         problem.request_id = current_request_id()
-    return JSONResponse(
-        problem.body(), status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
-    )
+    return JSONResponse(problem.body(), status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
 def _location(loc: tuple[Any, ...] | list[Any]) -> str:

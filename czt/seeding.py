@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mock_cities.seed import AlreadySeeded, seed_city
 from sqlalchemy import func, select
 from sqlmodel import Session
 
@@ -18,6 +17,7 @@ from gateway.db import metadata as gateway_metadata
 from mock_cities.personas import DEMO_RESIDENT_PASSWORD
 from mock_cities.population import Population, build_population
 from mock_cities.profiles import CityProfile, load_profile
+from mock_cities.seed import AlreadySeeded, seed_city
 
 Progress = Callable[[str, int], None]
 """Called with (what, how many persons were just written)."""

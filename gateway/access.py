@@ -31,18 +31,12 @@ class AccessVerdict:
 def decide_records_access(*, principal: Principal, id_number: str, purpose: str) -> AccessVerdict:
     """Whether ``principal`` may read ``id_number``'s records for ``purpose``."""
     if purpose not in PURPOSES:
-        return AccessVerdict(
-            False, "unknown-purpose", f"purpose {purpose!r} is not one of {sorted(PURPOSES)}"
-        )
+        return AccessVerdict(False, "unknown-purpose", f"purpose {purpose!r} is not one of {sorted(PURPOSES)}")
     if principal.kind is PrincipalKind.RESIDENT:
         if principal.subject != id_number:
-            return AccessVerdict(
-                False, "resident-own-records-only", "residents may read only their own records"
-            )
+            return AccessVerdict(False, "resident-own-records-only", "residents may read only their own records")
         if purpose != "self-service":
-            return AccessVerdict(
-                False, "resident-self-service", "residents read their records for self-service"
-            )
+            return AccessVerdict(False, "resident-self-service", "residents read their records for self-service")
         return AccessVerdict(True, "resident-self-service", "a resident reads their own records")
     if "records:read" not in principal.scopes:
         return AccessVerdict(False, "scope-records-read", "the token lacks the records:read scope")
@@ -50,6 +44,4 @@ def decide_records_access(*, principal: Principal, id_number: str, purpose: str)
         return AccessVerdict(False, "self-service-is-for-residents", "only the resident can use self-service")
     if principal.kind is PrincipalKind.OFFICIAL:
         return AccessVerdict(True, "official-case-handling", "an official reads records for a stated purpose")
-    return AccessVerdict(
-        True, "client-records-read", "an API client with records:read reads for a stated purpose"
-    )
+    return AccessVerdict(True, "client-records-read", "an API client with records:read reads for a stated purpose")

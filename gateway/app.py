@@ -10,6 +10,7 @@ import httpx
 from fastapi import FastAPI
 
 from commons.db import make_engine
+from commons.logs import configure_logging
 from commons.problems import ProblemSpec, install_problem_handlers
 from commons.request_id import RequestIdMiddleware
 from gateway.auth.router import router as auth_router
@@ -29,9 +30,7 @@ _BEARER = {"WWW-Authenticate": "Bearer"}
 PROBLEMS: dict[type[Exception], ProblemSpec] = {
     InvalidToken: ProblemSpec(401, ProblemType.UNAUTHENTICATED, "Unauthenticated", _BEARER),
     InvalidGrant: ProblemSpec(400, ProblemType.INVALID_GRANT, "Invalid grant"),
-    InvalidClient: ProblemSpec(
-        401, ProblemType.INVALID_GRANT, "Invalid client", {"WWW-Authenticate": "Basic"}
-    ),
+    InvalidClient: ProblemSpec(401, ProblemType.INVALID_GRANT, "Invalid client", {"WWW-Authenticate": "Basic"}),
     UnsupportedGrantType: ProblemSpec(400, ProblemType.VALIDATION, "Unsupported grant type"),
     AccessDenied: ProblemSpec(403, ProblemType.FORBIDDEN, "Access denied"),
     ResidentNotFound: ProblemSpec(404, ProblemType.RESIDENT_NOT_FOUND, "Resident not found"),
@@ -50,6 +49,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging("gateway")
         app.state.engine = make_engine(settings.resolved_database_url)
         metadata.create_all(app.state.engine)
         app.state.registry = CityRegistry(

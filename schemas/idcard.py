@@ -15,7 +15,8 @@ from pydantic import AfterValidator
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+# ASCII only: \d would also accept full-width and other Unicode digits.
+_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
 
 
 class InvalidIdNumber(ValueError):
@@ -24,7 +25,7 @@ class InvalidIdNumber(ValueError):
 
 def check_digit(first17: str) -> str:
     """The GB 11643 check character for the first 17 digits."""
-    if len(first17) != 17 or not first17.isdigit():
+    if len(first17) != 17 or not (first17.isascii() and first17.isdigit()):
         raise InvalidIdNumber("the first 17 characters must be digits")
     total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
     return _CHECK_CHARS[total % 11]
@@ -47,7 +48,7 @@ def validate_id_number(value: str) -> str:
 
 def make_id_number(region: str, birth: date, sequence: int) -> str:
     """Build a valid ID number from a 6-digit region code, a birth date and a 3-digit sequence."""
-    if len(region) != 6 or not region.isdigit():
+    if len(region) != 6 or not (region.isascii() and region.isdigit()):
         raise InvalidIdNumber("region must be a 6-digit administrative code")
     if not 0 <= sequence <= 999:
         raise InvalidIdNumber("sequence must be 0..999")

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from fastapi import FastAPI
-from mock_cities.seed import seed_city
 from sqlmodel import Session
 
 from commons.db import make_engine
@@ -23,6 +22,7 @@ from mock_cities.auth import StaticKeys
 from mock_cities.personas import DEMO_RESIDENT_PASSWORD
 from mock_cities.population import Population, build_population
 from mock_cities.profiles import CityProfile, builtin_profiles
+from mock_cities.seed import seed_city
 from mock_cities.settings import CitySettings
 from tests.databases import TestDatabases
 
@@ -90,8 +90,8 @@ class World:
     transports: dict[str, httpx.AsyncBaseTransport]
 
 
-def city_app(profile: CityProfile, url: str, key: SigningKey) -> FastAPI:
-    settings = CitySettings(profile=profile.slug, database_url=url)
+def city_app(profile: CityProfile, url: str, key: SigningKey, *, profile_ref: str | None = None) -> FastAPI:
+    settings = CitySettings(profile=profile_ref or profile.slug, database_url=url)
     return create_city_app(settings, key_source=StaticKeys(key.jwks()))
 
 

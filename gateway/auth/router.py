@@ -22,9 +22,7 @@ def issue_token(
     key: SigningKeyDep,
     basic: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
     grant_type: Annotated[str, Form(description="'password' or 'client_credentials'")],
-    username: Annotated[
-        str | None, Form(description="Resident: the 18-digit ID number; official: user name")
-    ] = None,
+    username: Annotated[str | None, Form(description="Resident: the 18-digit ID number; official: user name")] = None,
     password: Annotated[str | None, Form()] = None,
     client_id: Annotated[str | None, Form()] = None,
     client_secret: Annotated[str | None, Form()] = None,

@@ -28,6 +28,8 @@ from schemas.records import Person
 RESIDENT_SCOPES = ["records:self"]
 OFFICIAL_SCOPES = ["records:read"]
 DEFAULT_CLIENT_ID = "czt-portal"
+# One message for every failure, so the answer never tells which ID numbers or user names hold accounts.
+_WRONG_CREDENTIALS = "wrong user name (ID number) or password"
 
 
 class InvalidGrant(Exception):
@@ -59,13 +61,13 @@ def authenticate_user(*, session: Session, username: str, password: str, client_
                 client_id=client,
                 scopes=RESIDENT_SCOPES,
             )
-        raise InvalidGrant("wrong ID number or password")
+        raise InvalidGrant(_WRONG_CREDENTIALS)
     official = session.get(OfficialAccount, username)
     if official is None:
         verify_password(password, DUMMY_HASH)
-        raise InvalidGrant("wrong user name or password")
+        raise InvalidGrant(_WRONG_CREDENTIALS)
     if not verify_password(password, official.password_hash):
-        raise InvalidGrant("wrong user name or password")
+        raise InvalidGrant(_WRONG_CREDENTIALS)
     return Principal(
         kind=PrincipalKind.OFFICIAL,
         subject=official.username,
@@ -134,9 +136,7 @@ def read_access_token(token: str, *, key: SigningKey, issuer: str, audience: str
             role=claims.get("role"),
         )
     except (JWTError, KeyError, ValueError, ValidationError) as exc:
-        raise InvalidToken(
-            f"invalid access token: {str(exc).splitlines()[0] if str(exc) else 'rejected'}"
-        ) from exc
+        raise InvalidToken(f"invalid access token: {str(exc).splitlines()[0] if str(exc) else 'rejected'}") from exc
 
 
 def seed_accounts(*, session: Session, residents: Iterable[Person], resident_password: str) -> int:

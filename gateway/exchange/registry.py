@@ -43,9 +43,7 @@ class CityOutcome:
 class CityClient:
     """One city's long-lived client: explicit timeouts, bounded pool, a deadline per call."""
 
-    def __init__(
-        self, entry: CityEntry, *, max_connections: int, transport: httpx.AsyncBaseTransport | None
-    ) -> None:
+    def __init__(self, entry: CityEntry, *, max_connections: int, transport: httpx.AsyncBaseTransport | None) -> None:
         self.entry = entry
         self._http = httpx.AsyncClient(
             base_url=entry.url,
@@ -113,9 +111,7 @@ class CityClient:
             status = CityCallStatus.TIMEOUT
         except httpx.TransportError:
             status = CityCallStatus.UNAVAILABLE
-        return CityHealth(
-            city=self.entry.ref, status=status, elapsed_ms=_ms_since(started), url=self.entry.url
-        )
+        return CityHealth(city=self.entry.ref, status=status, elapsed_ms=_ms_since(started), url=self.entry.url)
 
 
 class CityRegistry:

@@ -24,9 +24,7 @@ async def my_records(
 ) -> RecordsResponse:
     """The signed-in resident's records from every city (一网通办: one login, all three cities)."""
     if principal.kind is not PrincipalKind.RESIDENT:
-        raise service.AccessDenied(
-            "only residents have their own records; use /v1/residents/{id_number}/records"
-        )
+        raise service.AccessDenied("only residents have their own records; use /v1/residents/{id_number}/records")
     return await service.fetch_person_records(
         registry=registry,
         minter=minter,

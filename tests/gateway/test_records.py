@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 from jose import jwt
-from mock_cities.seed import seed_city
 
 from commons.db import make_engine
 from gateway.auth.demo import DEMO_CLIENTS, DEMO_OFFICIAL_PASSWORD
@@ -19,6 +18,7 @@ from gateway.settings import CityEntry
 from mock_cities.personas import PERSONAS
 from mock_cities.population import build_population
 from mock_cities.profiles import CityProfile, load_profile
+from mock_cities.seed import seed_city
 from tests.conftest import SEED, World, bearer, city_app, city_url, login, start_world
 from tests.databases import TestDatabases
 from tests.gateway.faults import BrokenCity, DeadCity, Recording, SlowCity
@@ -184,7 +184,7 @@ async def test_malformed_id_number_is_a_422_naming_the_field(world: World) -> No
 
 async def test_unknown_resident_is_a_404(world: World) -> None:
     token = await login(world.client, "cs-ybj-zhou", DEMO_OFFICIAL_PASSWORD)
-    nobody = "11010119491001003X"  # a valid number (Beijing, 1949) no CZT city has
+    nobody = "110101194910010036"  # a valid number (Beijing, 1949) no CZT city has
     response = await world.client.get(
         f"/v1/residents/{nobody}/records", params={"purpose": "case-handling"}, headers=bearer(token)
     )
@@ -229,7 +229,10 @@ async def test_a_fourth_city_joins_by_configuration_alone(
     async with AsyncExitStack() as stack:
         bigger = await start_world(
             stack=stack,
-            city_apps={**world.cities, yueyang.code: city_app(yueyang, url, signing_key)},
+            city_apps={
+                **world.cities,
+                yueyang.code: city_app(yueyang, url, signing_key, profile_ref=str(YUEYANG_PROFILE)),
+            },
             entries=[*city_entries, entry],
             gateway_database_url=str(world.gateway.state.settings.database_url),
             signing_key=signing_key,
