@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from commons.db import make_engine
+from commons.logs import configure_logging
 from commons.problems import ProblemSpec, install_problem_handlers
 from commons.request_id import RequestIdMiddleware
 from mock_cities.auth import GatewayKeysUnavailable, KeySource, RemoteJwks, ServiceTokenRejected
@@ -28,9 +29,7 @@ PROBLEMS = {
     ),
     GatewayKeysUnavailable: ProblemSpec(503, ProblemType.UPSTREAM, "Gateway keys unavailable"),
     PersonNotFound: ProblemSpec(404, ProblemType.RESIDENT_NOT_FOUND, "Person not found"),
-    DialectError: ProblemSpec(
-        500, ProblemType.INTERNAL, "Local record does not map to the exchange standard"
-    ),
+    DialectError: ProblemSpec(500, ProblemType.INTERNAL, "Local record does not map to the exchange standard"),
 }
 
 
@@ -44,6 +43,7 @@ def create_city_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(profile.slug)
         app.state.engine = engine or make_engine(settings.resolved_database_url)
         dialect.metadata.create_all(app.state.engine)
         async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as jwks_client:

@@ -21,9 +21,7 @@ def local_document(*, session: Session, dialect: Dialect, id_number: str) -> Loc
     return document
 
 
-def person_records(
-    *, session: Session, dialect: Dialect, profile: CityProfile, id_number: str
-) -> PersonRecords:
+def person_records(*, session: Session, dialect: Dialect, profile: CityProfile, id_number: str) -> PersonRecords:
     """The person's records mapped from the local dialect to the exchange standard."""
     document = local_document(session=session, dialect=dialect, id_number=id_number)
     return dialect.to_canonical(document, city=profile.ref)
