@@ -109,6 +109,7 @@ def _print_banner(deployment: LocalDeployment) -> None:
         table.add_row(f"{profile.name} {profile.name_en} {profile.code}", deployment.city_url(profile))
     console.print(table)
     console.print(_accounts_table())
+    console.print("The personas' stories: README.md, or `czt accounts --json`.")
     console.print(
         "Try: curl -s -X POST "
         f"{deployment.gateway_url}/v1/auth/token -d grant_type=password "
@@ -154,11 +155,11 @@ def _accounts_table() -> Table:
     for column in ("kind", "login", "password / secret", "who"):
         table.add_column(column)
     for r in accounts["residents"]:
-        table.add_row("resident", r["username"], r["password"], f"{r['name']} — {r['story']}")
+        table.add_row("resident", r["username"], r["password"], f"{r['name']} ({r['persona']})")
     for o in accounts["officials"]:
-        table.add_row("official", o["username"], o["password"], f"{o['name']} · {o['department']} · {o['role']}")
+        table.add_row("official", o["username"], o["password"], f"{o['name']} · {o['role']}")
     for c in accounts["clients"]:
-        table.add_row("client", c["client_id"], c["client_secret"], f"{c['name']} · scopes {c['scopes']}")
+        table.add_row("client", c["client_id"], c["client_secret"], f"scopes: {c['scopes']}")
     return table
 
 

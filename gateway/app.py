@@ -30,8 +30,8 @@ _BEARER = {"WWW-Authenticate": "Bearer"}
 PROBLEMS: dict[type[Exception], ProblemSpec] = {
     InvalidToken: ProblemSpec(401, ProblemType.UNAUTHENTICATED, "Unauthenticated", _BEARER),
     InvalidGrant: ProblemSpec(400, ProblemType.INVALID_GRANT, "Invalid grant"),
-    InvalidClient: ProblemSpec(401, ProblemType.INVALID_GRANT, "Invalid client", {"WWW-Authenticate": "Basic"}),
-    UnsupportedGrantType: ProblemSpec(400, ProblemType.VALIDATION, "Unsupported grant type"),
+    InvalidClient: ProblemSpec(401, ProblemType.INVALID_CLIENT, "Invalid client", {"WWW-Authenticate": "Basic"}),
+    UnsupportedGrantType: ProblemSpec(400, ProblemType.UNSUPPORTED_GRANT_TYPE, "Unsupported grant type"),
     AccessDenied: ProblemSpec(403, ProblemType.FORBIDDEN, "Access denied"),
     ResidentNotFound: ProblemSpec(404, ProblemType.RESIDENT_NOT_FOUND, "Resident not found"),
 }
@@ -50,17 +50,18 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging("gateway")
-        app.state.engine = make_engine(settings.resolved_database_url)
-        metadata.create_all(app.state.engine)
-        app.state.registry = CityRegistry(
+        engine = make_engine(settings.resolved_database_url)
+        metadata.create_all(engine)
+        registry = CityRegistry(
             settings.cities, max_connections=settings.max_connections_per_city, transports=city_transports
         )
+        app.state.engine, app.state.registry = engine, registry
         log.info("gateway up with %d cities: %s", len(settings.cities), [c.code for c in settings.cities])
         try:
             yield
         finally:
-            await app.state.registry.aclose()
-            app.state.engine.dispose()
+            await registry.aclose()
+            engine.dispose()
 
     app = FastAPI(
         title="CZT Interop gateway (长株潭一网通办)",

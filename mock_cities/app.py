@@ -44,14 +44,17 @@ def create_city_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(profile.slug)
-        app.state.engine = engine or make_engine(settings.resolved_database_url)
-        dialect.metadata.create_all(app.state.engine)
-        async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as jwks_client:
-            app.state.key_source = key_source or RemoteJwks(settings.gateway_jwks_url, jwks_client)
-            log.info("city %s %s up, dialect %s", profile.code, profile.name_en, dialect.name)
-            yield
-        if engine is None:
-            app.state.engine.dispose()
+        own_engine = engine or make_engine(settings.resolved_database_url)
+        app.state.engine = own_engine
+        dialect.metadata.create_all(own_engine)
+        try:
+            async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as jwks_client:
+                app.state.key_source = key_source or RemoteJwks(settings.gateway_jwks_url, jwks_client)
+                log.info("city %s %s up, dialect %s", profile.code, profile.name_en, dialect.name)
+                yield
+        finally:
+            if engine is None:
+                own_engine.dispose()
 
     app = FastAPI(
         title=f"{profile.name} {profile.name_en} city backend ({profile.code})",

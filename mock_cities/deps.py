@@ -11,7 +11,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from commons.request_id import current_request_id
 from mock_cities.auth import KeySource, ServiceTokenRejected, verify_service_token
 from mock_cities.dialects import Dialect
 from mock_cities.profiles import CityProfile
@@ -49,8 +48,7 @@ async def require_service_token(
     )
     # The city's own access log: who asked, for whom, why, under which gateway decision.
     log.info(
-        "exchange call request_id=%s path=%s sub=%s client=%s purpose=%s decision=%s jti=%s",
-        current_request_id(),
+        "exchange call path=%s sub=%s client=%s purpose=%s decision=%s jti=%s",
         request.url.path,
         claims.sub,
         claims.client_id,

@@ -20,6 +20,8 @@ class ProblemType(StrEnum):
     VALIDATION = "urn:czt:problem:validation-error"
     UNAUTHENTICATED = "urn:czt:problem:unauthenticated"
     INVALID_GRANT = "urn:czt:problem:invalid-grant"
+    INVALID_CLIENT = "urn:czt:problem:invalid-client"
+    UNSUPPORTED_GRANT_TYPE = "urn:czt:problem:unsupported-grant-type"
     FORBIDDEN = "urn:czt:problem:forbidden"
     NOT_FOUND = "urn:czt:problem:not-found"
     RESIDENT_NOT_FOUND = "urn:czt:problem:resident-not-found"

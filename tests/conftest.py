@@ -95,7 +95,13 @@ def city_app(profile: CityProfile, url: str, key: SigningKey, *, profile_ref: st
     return create_city_app(settings, key_source=StaticKeys(key.jwks()))
 
 
-async def start_world(
+async def start_cities(stack: AsyncExitStack, city_apps: dict[str, FastAPI]) -> None:
+    """Run the city apps' lifespans until ``stack`` closes."""
+    for app in city_apps.values():
+        await stack.enter_async_context(app.router.lifespan_context(app))
+
+
+async def start_gateway(
     *,
     stack: AsyncExitStack,
     city_apps: dict[str, FastAPI],
@@ -104,9 +110,7 @@ async def start_world(
     signing_key: SigningKey,
     transports: dict[str, httpx.AsyncBaseTransport] | None = None,
 ) -> World:
-    """Start city and gateway lifespans and return a client for the gateway."""
-    for app in city_apps.values():
-        await stack.enter_async_context(app.router.lifespan_context(app))
+    """A gateway over already running city apps (``transports`` replace some), and a client for it."""
     city_transports: dict[str, httpx.AsyncBaseTransport] = {
         code: httpx.ASGITransport(app=app) for code, app in city_apps.items()
     }
@@ -135,7 +139,8 @@ async def world(
 ) -> AsyncIterator[World]:
     async with AsyncExitStack() as stack:
         apps = {p.code: city_app(p, city_database_urls[p.code], signing_key) for p in profiles}
-        yield await start_world(
+        await start_cities(stack, apps)
+        yield await start_gateway(
             stack=stack,
             city_apps=apps,
             entries=city_entries,

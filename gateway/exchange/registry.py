@@ -76,10 +76,7 @@ class CityClient:
                 f"{type(exc).__name__}: cannot reach city",
             )
         outcome = CityOutcome(status, _ms_since(started), records, detail)
-        log.info(
-            "city call request_id=%s city=%s status=%s elapsed_ms=%d",
-            request_id, self.entry.code, outcome.status, outcome.elapsed_ms,
-        )  # fmt: skip
+        log.info("city call city=%s status=%s elapsed_ms=%d", self.entry.code, outcome.status, outcome.elapsed_ms)
         return outcome
 
     def _interpret(self, response: httpx.Response) -> tuple[CityCallStatus, PersonRecords | None, str | None]:

@@ -19,7 +19,7 @@ from mock_cities.personas import PERSONAS
 from mock_cities.population import build_population
 from mock_cities.profiles import CityProfile, load_profile
 from mock_cities.seed import seed_city
-from tests.conftest import SEED, World, bearer, city_app, city_url, login, start_world
+from tests.conftest import SEED, World, bearer, city_app, city_url, login, start_cities, start_gateway
 from tests.databases import TestDatabases
 from tests.gateway.faults import BrokenCity, DeadCity, Recording, SlowCity
 
@@ -72,7 +72,7 @@ async def test_request_id_and_service_token_reach_every_city(
 ) -> None:
     recorders = {code: Recording(transport) for code, transport in world.transports.items()}
     async with AsyncExitStack() as stack:
-        recorded = await start_world(
+        recorded = await start_gateway(
             stack=stack,
             city_apps=world.cities,
             entries=city_entries,
@@ -120,7 +120,7 @@ async def test_a_failing_city_degrades_the_answer_and_never_breaks_it(
 ) -> None:
     entries = [e.model_copy(update={"timeout_s": 0.5}) if e.code == "430300" else e for e in city_entries]
     async with AsyncExitStack() as stack:
-        degraded = await start_world(
+        degraded = await start_gateway(
             stack=stack,
             city_apps=world.cities,
             entries=entries,
@@ -226,13 +226,12 @@ async def test_a_fourth_city_joins_by_configuration_alone(
     resident = next(iter(four_cities.records_for(yueyang.code))).person
 
     entry = CityEntry(code=yueyang.code, name=yueyang.name, name_en=yueyang.name_en, url=city_url(yueyang.code))
+    yueyang_app = city_app(yueyang, url, signing_key, profile_ref=str(YUEYANG_PROFILE))
     async with AsyncExitStack() as stack:
-        bigger = await start_world(
+        await start_cities(stack, {yueyang.code: yueyang_app})
+        bigger = await start_gateway(
             stack=stack,
-            city_apps={
-                **world.cities,
-                yueyang.code: city_app(yueyang, url, signing_key, profile_ref=str(YUEYANG_PROFILE)),
-            },
+            city_apps={**world.cities, yueyang.code: yueyang_app},
             entries=[*city_entries, entry],
             gateway_database_url=str(world.gateway.state.settings.database_url),
             signing_key=signing_key,
