@@ -110,3 +110,44 @@ def install_problem_handlers(app: FastAPI, mapping: Mapping[type[Exception], Pro
     for exc_class in mapping:
         app.add_exception_handler(exc_class, on_domain)
     app.add_exception_handler(Exception, on_unexpected)
+    _document_problems_only_as_problem_json(app)
+
+
+def _document_problems_only_as_problem_json(app: FastAPI) -> None:
+    """FastAPI lists a response ``model`` under application/json too; errors here are only problem+json."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    for response in operation.get("responses", {}).values():
+                        content = response.get("content", {})
+                        if PROBLEM_MEDIA_TYPE in content:
+                            content.pop("application/json", None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` documenting problem+json answers, for routers and routes."""
+    descriptions = {
+        400: "Bad request (e.g. a wrong password grant)",
+        401: "Missing or invalid token",
+        403: "Not allowed for this requester or purpose",
+        404: "Not found",
+        422: "Invalid input; `invalid-params` names each offending field",
+        502: "The city behind the gateway failed (timeout, unavailable, error)",
+        503: "A dependency is unavailable",
+    }
+    return {
+        status: {
+            "description": descriptions.get(status, "Error"),
+            "model": Problem,
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }

@@ -20,7 +20,7 @@ from gateway.exchange.registry import CityRegistry
 from gateway.exchange.tokens import ServiceTokenMinter
 from gateway.keys import SigningKey
 from gateway.records.router import router as records_router
-from gateway.records.service import AccessDenied, ResidentNotFound
+from gateway.records.service import AccessDenied, CityCallFailed, CityNotInRegistry, ResidentNotFound
 from gateway.settings import GatewaySettings
 from schemas.problems import ProblemType
 
@@ -34,6 +34,8 @@ PROBLEMS: dict[type[Exception], ProblemSpec] = {
     UnsupportedGrantType: ProblemSpec(400, ProblemType.UNSUPPORTED_GRANT_TYPE, "Unsupported grant type"),
     AccessDenied: ProblemSpec(403, ProblemType.FORBIDDEN, "Access denied"),
     ResidentNotFound: ProblemSpec(404, ProblemType.RESIDENT_NOT_FOUND, "Resident not found"),
+    CityNotInRegistry: ProblemSpec(404, ProblemType.NOT_FOUND, "Unknown city"),
+    CityCallFailed: ProblemSpec(502, ProblemType.UPSTREAM, "City did not answer"),
 }
 
 

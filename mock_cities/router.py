@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy import text
 
+from commons.problems import problem_responses
 from mock_cities import service
 from mock_cities.deps import DialectDep, ProfileDep, ServiceCallerDep, SessionDep
 from schemas.idcard import IdNumber
@@ -16,8 +17,8 @@ from schemas.records import PersonRecords
 from schemas.talent import TalentRecord
 
 health_router = APIRouter(tags=["health"])
-exchange_router = APIRouter(prefix="/exchange/v1", tags=["exchange"])
-local_router = APIRouter(prefix="/local/v1", tags=["local dialect"])
+exchange_router = APIRouter(prefix="/exchange/v1", tags=["exchange"], responses=problem_responses(401, 404, 422))
+local_router = APIRouter(prefix="/local/v1", tags=["local dialect"], responses=problem_responses(401, 404, 422))
 
 
 @health_router.get("/health")

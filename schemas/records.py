@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -61,6 +62,14 @@ class RecordsResponse(BaseModel):
     cities: list[CityResult]
 
 
+class LocalDocumentResponse(BaseModel):
+    """One city's records on one person exactly as its own system holds them (its local dialect)."""
+
+    request_id: str
+    city: CityRef
+    document: dict[str, Any] = Field(description="The city's local payload, unmapped")
+
+
 class CityHealth(BaseModel):
     """One city's health as seen from the gateway."""
 
@@ -73,7 +82,8 @@ class CityHealth(BaseModel):
 class HealthResponse(BaseModel):
     """Gateway health: itself and every city in the registry."""
 
-    status: str = Field(description="'ok' when every city is ok, otherwise 'degraded'")
+    status: str = Field(description="'ok' when the gateway's database and every city are ok, otherwise 'degraded'")
+    database: str = Field(description="The gateway's own database: 'ok' or 'error'")
     cities: list[CityHealth]
 
 
@@ -84,6 +94,7 @@ __all__ = [
     "CityResult",
     "Gender",
     "HealthResponse",
+    "LocalDocumentResponse",
     "Person",
     "PersonRecords",
     "RecordsResponse",

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
+from commons.problems import problem_responses
 from gateway.auth import service
 from gateway.auth.models import Principal, TokenResponse
 from gateway.deps import CurrentPrincipal, SessionDep, SettingsDep, SigningKeyDep
@@ -15,7 +16,7 @@ router = APIRouter(tags=["auth"])
 _basic = HTTPBasic(auto_error=False)
 
 
-@router.post("/v1/auth/token")
+@router.post("/v1/auth/token", responses=problem_responses(400, 401, 422))
 def issue_token(
     session: SessionDep,
     settings: SettingsDep,
@@ -51,7 +52,7 @@ def issue_token(
     )
 
 
-@router.get("/v1/auth/me")
+@router.get("/v1/auth/me", responses=problem_responses(401))
 def who_am_i(principal: CurrentPrincipal) -> Principal:
     """The principal the presented access token stands for."""
     return principal

@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 from pydantic import ValidationError
@@ -28,15 +28,16 @@ from schemas.records import CityHealth, PersonRecords
 from schemas.service_token import REQUEST_ID_HEADER
 
 log = logging.getLogger("czt.gateway.exchange")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class CityOutcome:
-    """What one call to one city produced."""
+class CityOutcome(Generic[T]):
+    """What one call to one city produced: a status and, when ``ok``, the payload."""
 
     status: CityCallStatus
     elapsed_ms: int
-    records: PersonRecords | None = None
+    payload: T | None = None
     detail: str | None = None
 
 
@@ -55,48 +56,67 @@ class CityClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def person_records(self, *, id_number: str, service_token: str, request_id: str) -> CityOutcome:
-        """``GET /exchange/v1/persons/{id}/records`` with the service token and the request id."""
+    async def person_records(
+        self, *, id_number: str, service_token: str, request_id: str
+    ) -> CityOutcome[PersonRecords]:
+        """``GET /exchange/v1/persons/{id}/records``: the person's records in canonical form."""
+        return await self._exchange(
+            f"/exchange/v1/persons/{id_number}/records", self._canonical, service_token, request_id
+        )
+
+    async def local_document(
+        self, *, id_number: str, service_token: str, request_id: str
+    ) -> CityOutcome[dict[str, Any]]:
+        """``GET /local/v1/persons/{id}``: the same records in the city's own dialect, unmapped."""
+        return await self._exchange(f"/local/v1/persons/{id_number}", _json_object, service_token, request_id)
+
+    async def _exchange(
+        self, path: str, read: Callable[[httpx.Response], T], service_token: str, request_id: str
+    ) -> CityOutcome[T]:
+        """One authenticated call under the city's deadline, every failure turned into a status."""
         started = time.perf_counter()
         headers = {"Authorization": f"Bearer {service_token}", REQUEST_ID_HEADER: request_id}
         try:
             async with asyncio.timeout(self.entry.timeout_s):
-                response = await self._http.get(f"/exchange/v1/persons/{id_number}/records", headers=headers)
-            status, records, detail = self._interpret(response)
+                response = await self._http.get(path, headers=headers)
+            outcome = self._interpret(response, read, started)
         except (httpx.TimeoutException, TimeoutError):
-            status, records, detail = (
-                CityCallStatus.TIMEOUT,
-                None,
-                f"no answer within {self.entry.timeout_s}s",
+            outcome = CityOutcome(
+                CityCallStatus.TIMEOUT, _ms_since(started), detail=f"no answer within {self.entry.timeout_s}s"
             )
         except httpx.TransportError as exc:
-            status, records, detail = (
-                CityCallStatus.UNAVAILABLE,
-                None,
-                f"{type(exc).__name__}: cannot reach city",
+            outcome = CityOutcome(
+                CityCallStatus.UNAVAILABLE, _ms_since(started), detail=f"{type(exc).__name__}: cannot reach city"
             )
-        outcome = CityOutcome(status, _ms_since(started), records, detail)
-        log.info("city call city=%s status=%s elapsed_ms=%d", self.entry.code, outcome.status, outcome.elapsed_ms)
+        log.info("city call city=%s path=%s status=%s elapsed_ms=%d", self.entry.code, path, outcome.status,
+                 outcome.elapsed_ms)  # fmt: skip
         return outcome
 
-    def _interpret(self, response: httpx.Response) -> tuple[CityCallStatus, PersonRecords | None, str | None]:
+    def _interpret(
+        self, response: httpx.Response, read: Callable[[httpx.Response], T], started: float
+    ) -> CityOutcome[T]:
+        elapsed = _ms_since(started)
         if response.status_code == 200:
             try:
-                records = PersonRecords.model_validate_json(response.content)
-            except ValidationError as exc:
-                return (
-                    CityCallStatus.ERROR,
-                    None,
-                    f"payload breaks the exchange standard: {exc.error_count()} errors",
-                )
-            if records.city.code != self.entry.code:
-                return CityCallStatus.ERROR, None, f"answer claims to come from city {records.city.code}"
-            return CityCallStatus.OK, records, None
+                return CityOutcome(CityCallStatus.OK, elapsed, read(response))
+            except (ValidationError, ValueError) as exc:
+                return CityOutcome(CityCallStatus.ERROR, elapsed, detail=f"payload breaks the exchange standard: {exc}")
         if response.status_code == 404:
-            return CityCallStatus.NOT_FOUND, None, None
+            return CityOutcome(CityCallStatus.NOT_FOUND, elapsed)
         if response.status_code in (401, 403):
-            return CityCallStatus.DENIED, None, _problem_detail(response)
-        return CityCallStatus.ERROR, None, f"HTTP {response.status_code}: {_problem_detail(response)}"
+            return CityOutcome(CityCallStatus.DENIED, elapsed, detail=_problem_detail(response))
+        return CityOutcome(
+            CityCallStatus.ERROR, elapsed, detail=f"HTTP {response.status_code}: {_problem_detail(response)}"
+        )
+
+    def _canonical(self, response: httpx.Response) -> PersonRecords:
+        try:
+            records = PersonRecords.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise ValueError(f"{exc.error_count()} invalid fields") from None
+        if records.city.code != self.entry.code:
+            raise ValueError(f"answer claims to come from city {records.city.code}")
+        return records
 
     async def health(self) -> CityHealth:
         started = time.perf_counter()
@@ -127,6 +147,9 @@ class CityRegistry:
             for entry in entries
         ]
 
+    def client_for(self, city_code: str) -> CityClient | None:
+        return next((client for client in self.clients if client.entry.code == city_code), None)
+
     async def aclose(self) -> None:
         for client in self.clients:
             await client.aclose()
@@ -134,6 +157,13 @@ class CityRegistry:
 
 def _ms_since(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    body = response.json()
+    if not isinstance(body, dict):
+        raise ValueError("a local document must be a JSON object")
+    return body
 
 
 def _problem_detail(response: httpx.Response) -> str:

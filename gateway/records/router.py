@@ -6,14 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from commons.problems import problem_responses
 from gateway.access import PURPOSES
 from gateway.auth.models import PrincipalKind
 from gateway.deps import CurrentPrincipal, MinterDep, RegistryDep
 from gateway.records import service
+from schemas.cities import CityCode
 from schemas.idcard import IdNumber
-from schemas.records import HealthResponse, RecordsResponse
+from schemas.records import HealthResponse, LocalDocumentResponse, RecordsResponse
 
-router = APIRouter(tags=["records"])
+router = APIRouter(tags=["records"], responses=problem_responses(401, 403, 422))
 
 PurposeQuery = Annotated[str, Query(description="Why the records are read: " + ", ".join(PURPOSES))]
 
@@ -35,7 +37,7 @@ async def my_records(
     )
 
 
-@router.get("/v1/residents/{id_number}/records")
+@router.get("/v1/residents/{id_number}/records", responses=problem_responses(404))
 async def resident_records(
     id_number: IdNumber,
     purpose: PurposeQuery,
@@ -56,7 +58,25 @@ async def resident_records(
     return service.require_known_resident(response)
 
 
+@router.get("/v1/me/records/{city_code}/local", responses=problem_responses(404, 502))
+async def my_local_document(
+    city_code: CityCode, request: Request, principal: CurrentPrincipal, registry: RegistryDep, minter: MinterDep
+) -> LocalDocumentResponse:
+    """The signed-in resident's records in one city's own local dialect, to compare with the canonical form."""
+    if principal.kind is not PrincipalKind.RESIDENT:
+        raise service.AccessDenied("only residents have their own records")
+    return await service.fetch_local_document(
+        registry=registry,
+        minter=minter,
+        principal=principal,
+        id_number=principal.subject,
+        city_code=city_code,
+        purpose="self-service",
+        request_id=request.state.request_id,
+    )
+
+
 @router.get("/v1/health", tags=["health"])
-async def health(registry: RegistryDep) -> HealthResponse:
-    """The gateway and every city in its registry."""
-    return await service.check_health(registry=registry)
+async def health(request: Request, registry: RegistryDep) -> HealthResponse:
+    """The gateway (its database) and every city in its registry."""
+    return await service.check_health(registry=registry, engine=request.app.state.engine)

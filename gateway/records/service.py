@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
 from gateway.access import decide_records_access
 from gateway.auth.models import Principal
 from gateway.exchange.registry import CityClient, CityOutcome, CityRegistry
 from gateway.exchange.tokens import ServiceTokenMinter
 from schemas.cities import CityCallStatus
-from schemas.records import CityResult, HealthResponse, RecordsResponse
+from schemas.records import CityResult, HealthResponse, LocalDocumentResponse, PersonRecords, RecordsResponse
 
 
 class AccessDenied(Exception):
@@ -19,6 +23,14 @@ class AccessDenied(Exception):
 
 class ResidentNotFound(Exception):
     """No city holds any record on this ID number."""
+
+
+class CityNotInRegistry(Exception):
+    """The city code names no city the gateway knows."""
+
+
+class CityCallFailed(Exception):
+    """A single-city request could not be answered because the city failed (timeout, unavailable, error)."""
 
 
 async def fetch_person_records(
@@ -36,7 +48,7 @@ async def fetch_person_records(
         raise AccessDenied(f"{verdict.reason} (rule {verdict.rule})")
     decision_id = uuid.uuid4().hex
 
-    async def ask(client: CityClient) -> CityOutcome:
+    async def ask(client: CityClient) -> CityOutcome[PersonRecords]:
         token = minter.mint(
             city_code=client.entry.code,
             subject=principal.subject,
@@ -53,7 +65,7 @@ async def fetch_person_records(
             city=client.entry.ref,
             status=outcome.status,
             elapsed_ms=outcome.elapsed_ms,
-            records=outcome.records,
+            records=outcome.payload,
             detail=outcome.detail,
         )
         for client, outcome in zip(registry.clients, (task.result() for task in tasks), strict=True)
@@ -67,6 +79,38 @@ async def fetch_person_records(
     )
 
 
+async def fetch_local_document(
+    *,
+    registry: CityRegistry,
+    minter: ServiceTokenMinter,
+    principal: Principal,
+    id_number: str,
+    city_code: str,
+    purpose: str,
+    request_id: str,
+) -> LocalDocumentResponse:
+    """One city's records on ``id_number`` in that city's own dialect, to set beside the canonical form."""
+    client = registry.client_for(city_code)
+    if client is None:
+        raise CityNotInRegistry(f"no city with code {city_code} in the registry")
+    verdict = decide_records_access(principal=principal, id_number=id_number, purpose=purpose)
+    if not verdict.allowed:
+        raise AccessDenied(f"{verdict.reason} (rule {verdict.rule})")
+    token = minter.mint(
+        city_code=city_code,
+        subject=principal.subject,
+        client_id=principal.client_id,
+        purpose=purpose,
+        decision_id=uuid.uuid4().hex,
+    )
+    outcome = await client.local_document(id_number=id_number, service_token=token, request_id=request_id)
+    if outcome.status is CityCallStatus.NOT_FOUND:
+        raise ResidentNotFound(f"{client.entry.name} holds no records on this ID number")
+    if outcome.payload is None:
+        raise CityCallFailed(f"{client.entry.name} ({city_code}): {outcome.status} — {outcome.detail}")
+    return LocalDocumentResponse(request_id=request_id, city=client.entry.ref, document=outcome.payload)
+
+
 def require_known_resident(response: RecordsResponse) -> RecordsResponse:
     """404 only when every city answered and none knows the person; a failed city leaves it open."""
     if all(result.status is CityCallStatus.NOT_FOUND for result in response.cities):
@@ -74,10 +118,22 @@ def require_known_resident(response: RecordsResponse) -> RecordsResponse:
     return response
 
 
-async def check_health(*, registry: CityRegistry) -> HealthResponse:
-    """Every city's ``/health``, in parallel."""
+async def check_health(*, registry: CityRegistry, engine: Engine) -> HealthResponse:
+    """The gateway's database and every city's ``/health``, in parallel."""
     async with asyncio.TaskGroup() as group:
+        database = group.create_task(run_in_threadpool(_database_ok, engine))
         tasks = [group.create_task(client.health()) for client in registry.clients]
     cities = [task.result() for task in tasks]
-    status = "ok" if all(city.status is CityCallStatus.OK for city in cities) else "degraded"
-    return HealthResponse(status=status, cities=cities)
+    healthy = database.result() and all(city.status is CityCallStatus.OK for city in cities)
+    return HealthResponse(
+        status="ok" if healthy else "degraded", database="ok" if database.result() else "error", cities=cities
+    )
+
+
+def _database_ok(engine: Engine) -> bool:
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        return False
+    return True

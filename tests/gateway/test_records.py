@@ -207,6 +207,7 @@ async def test_health_reports_every_city(world: World) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
+    assert body["database"] == "ok"
     assert [c["city"]["code"] for c in body["cities"]] == ["430100", "430200", "430300"]
 
 
@@ -248,3 +249,59 @@ async def test_a_fourth_city_joins_by_configuration_alone(
     assert result["records"]["person"]["name"] == resident.name
     assert [c["city"]["code"] for c in health["cities"]] == ["430100", "430200", "430300", "430600"]
     assert health["status"] == "ok"
+
+
+async def test_three_local_dialects_behind_one_canonical_form(world: World) -> None:
+    token = await login(world.client, LIU_YANG.id_number)
+    canonical = by_city((await world.client.get("/v1/me/records", headers=bearer(token))).json())
+    changsha = (await world.client.get("/v1/me/records/430100/local", headers=bearer(token))).json()
+    zhuzhou = (await world.client.get("/v1/me/records/430200/local", headers=bearer(token))).json()
+    assert changsha["city"]["code"] == "430100" and zhuzhou["city"]["code"] == "430200"
+
+    # 长沙: camelCase, yuan as decimal strings.
+    cs_fund = canonical["430100"]["records"]["provident_fund"]["account"]
+    assert changsha["document"]["person"]["idNumber"] == LIU_YANG.id_number
+    assert Decimal(changsha["document"]["housingFund"]["account"]["balance"]) == Decimal(cs_fund["balance"])
+    # 株洲: national-platform envelope, amounts in fen, status codes.
+    zz_fund = canonical["430200"]["records"]["provident_fund"]["account"]
+    output = zhuzhou["document"]["output"]
+    assert zhuzhou["document"]["infcode"] == 0
+    assert output["baseinfo"]["certno"] == LIU_YANG.id_number
+    assert output["hfinfo"][0]["balc"] == int(Decimal(zz_fund["balance"]) * 100)
+    assert output["hfinfo"][0]["acct_stas"] == "1" and zz_fund["status"] == "sealed"
+
+    # 湘潭: legacy envelope with pinyin initials (陈静 has records there).
+    token = await login(world.client, CHEN_JING.id_number)
+    xiangtan = (await world.client.get("/v1/me/records/430300/local", headers=bearer(token))).json()
+    assert xiangtan["document"]["code"] == 0 and xiangtan["document"]["msg"] == "成功"
+    assert xiangtan["document"]["data"]["sfzh"] == CHEN_JING.id_number
+    assert xiangtan["document"]["data"]["xm"] == CHEN_JING.name
+
+
+async def test_local_view_errors_are_problems(
+    world: World, city_entries: list[CityEntry], signing_key: SigningKey
+) -> None:
+    token = await login(world.client, LIU_YANG.id_number)
+    not_held = await world.client.get("/v1/me/records/430300/local", headers=bearer(token))
+    assert not_held.status_code == 404
+    assert not_held.json()["type"] == "urn:czt:problem:resident-not-found"
+    unknown_city = await world.client.get("/v1/me/records/430900/local", headers=bearer(token))
+    assert unknown_city.status_code == 404
+    malformed = await world.client.get("/v1/me/records/43/local", headers=bearer(token))
+    assert malformed.status_code == 422
+    assert malformed.json()["invalid-params"][0]["name"] == "path.city_code"
+
+    async with AsyncExitStack() as stack:
+        degraded = await start_gateway(
+            stack=stack,
+            city_apps=world.cities,
+            entries=city_entries,
+            gateway_database_url=str(world.gateway.state.settings.database_url),
+            signing_key=signing_key,
+            transports={"430100": DeadCity()},
+        )
+        token = await login(degraded.client, LIU_YANG.id_number)
+        dead = await degraded.client.get("/v1/me/records/430100/local", headers=bearer(token))
+    assert dead.status_code == 502
+    assert dead.headers["content-type"] == "application/problem+json"
+    assert "unavailable" in dead.json()["detail"]
