@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from commons.db import make_engine
 from commons.logs import configure_logging
@@ -65,7 +66,8 @@ def create_app(
             await registry.aclose()
             engine.dispose()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc served from the package, not a CDN: the sandbox runs offline.
+    app = FastAPIOffline(
         title="CZT Interop gateway (长株潭一网通办)",
         summary="One login, one API over the medical-insurance, provident-fund and talent records of every city.",
         version="0.1.0",

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
 from commons.db import make_engine
@@ -56,7 +57,8 @@ def create_city_app(
             if engine is None:
                 own_engine.dispose()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc served from the package, not a CDN: the sandbox runs offline.
+    app = FastAPIOffline(
         title=f"{profile.name} {profile.name_en} city backend ({profile.code})",
         summary="Mock city backend: the canonical exchange API over a local-dialect database.",
         version="0.1.0",
