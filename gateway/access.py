@@ -10,15 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.auth.models import Principal, PrincipalKind
-
-PURPOSES: dict[str, str] = {
-    "self-service": "本人查询 — a resident reads their own records",
-    "case-handling": "业务经办 — an official handles the resident's application",
-    "fund-transfer": "公积金转移接续",
-    "medical-settlement": "异地就医直接结算",
-    "credential-verification": "证书核验",
-    "talent-evaluation": "职称评审",
-}
+from schemas.purposes import Purpose
 
 
 @dataclass(frozen=True)
@@ -28,19 +20,17 @@ class AccessVerdict:
     reason: str
 
 
-def decide_records_access(*, principal: Principal, id_number: str, purpose: str) -> AccessVerdict:
+def decide_records_access(*, principal: Principal, id_number: str, purpose: Purpose) -> AccessVerdict:
     """Whether ``principal`` may read ``id_number``'s records for ``purpose``."""
-    if purpose not in PURPOSES:
-        return AccessVerdict(False, "unknown-purpose", f"purpose {purpose!r} is not one of {sorted(PURPOSES)}")
     if principal.kind is PrincipalKind.RESIDENT:
         if principal.subject != id_number:
             return AccessVerdict(False, "resident-own-records-only", "residents may read only their own records")
-        if purpose != "self-service":
+        if purpose is not Purpose.SELF_SERVICE:
             return AccessVerdict(False, "resident-self-service", "residents read their records for self-service")
         return AccessVerdict(True, "resident-self-service", "a resident reads their own records")
     if "records:read" not in principal.scopes:
         return AccessVerdict(False, "scope-records-read", "the token lacks the records:read scope")
-    if purpose == "self-service":
+    if purpose is Purpose.SELF_SERVICE:
         return AccessVerdict(False, "self-service-is-for-residents", "only the resident can use self-service")
     if principal.kind is PrincipalKind.OFFICIAL:
         return AccessVerdict(True, "official-case-handling", "an official reads records for a stated purpose")

@@ -20,6 +20,7 @@ from gateway.db import metadata
 from gateway.exchange.registry import CityRegistry
 from gateway.exchange.tokens import ServiceTokenMinter
 from gateway.keys import SigningKey
+from gateway.records.router import health_router
 from gateway.records.router import router as records_router
 from gateway.records.service import AccessDenied, CityCallFailed, CityNotInRegistry, ResidentNotFound
 from gateway.settings import GatewaySettings
@@ -80,4 +81,5 @@ def create_app(
     install_problem_handlers(app, PROBLEMS)
     app.include_router(auth_router)
     app.include_router(records_router)
+    app.include_router(health_router)
     return app

@@ -12,11 +12,11 @@ from gateway.auth import service
 from gateway.auth.models import Principal, TokenResponse
 from gateway.deps import CurrentPrincipal, SessionDep, SettingsDep, SigningKeyDep
 
-router = APIRouter(tags=["auth"])
+router = APIRouter()
 _basic = HTTPBasic(auto_error=False)
 
 
-@router.post("/v1/auth/token", responses=problem_responses(400, 401, 422))
+@router.post("/v1/auth/token", tags=["auth"], responses=problem_responses(400, 401, 422))
 def issue_token(
     session: SessionDep,
     settings: SettingsDep,
@@ -52,7 +52,7 @@ def issue_token(
     )
 
 
-@router.get("/v1/auth/me", responses=problem_responses(401))
+@router.get("/v1/auth/me", tags=["auth"], responses=problem_responses(401))
 def who_am_i(principal: CurrentPrincipal) -> Principal:
     """The principal the presented access token stands for."""
     return principal

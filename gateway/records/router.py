@@ -7,17 +7,18 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from commons.problems import problem_responses
-from gateway.access import PURPOSES
 from gateway.auth.models import PrincipalKind
 from gateway.deps import CurrentPrincipal, MinterDep, RegistryDep
 from gateway.records import service
 from schemas.cities import CityCode
 from schemas.idcard import IdNumber
+from schemas.purposes import Purpose
 from schemas.records import HealthResponse, LocalDocumentResponse, RecordsResponse
 
 router = APIRouter(tags=["records"], responses=problem_responses(401, 403, 422))
+health_router = APIRouter(tags=["health"])
 
-PurposeQuery = Annotated[str, Query(description="Why the records are read: " + ", ".join(PURPOSES))]
+PurposeQuery = Annotated[Purpose, Query(description="Why the records are read (a code from schemas/purposes.py)")]
 
 
 @router.get("/v1/me/records")
@@ -32,7 +33,7 @@ async def my_records(
         minter=minter,
         principal=principal,
         id_number=principal.subject,
-        purpose="self-service",
+        purpose=Purpose.SELF_SERVICE,
         request_id=request.state.request_id,
     )
 
@@ -71,12 +72,12 @@ async def my_local_document(
         principal=principal,
         id_number=principal.subject,
         city_code=city_code,
-        purpose="self-service",
+        purpose=Purpose.SELF_SERVICE,
         request_id=request.state.request_id,
     )
 
 
-@router.get("/v1/health", tags=["health"])
+@health_router.get("/v1/health")
 async def health(request: Request, registry: RegistryDep) -> HealthResponse:
     """The gateway (its database) and every city in its registry."""
     return await service.check_health(registry=registry, engine=request.app.state.engine)

@@ -14,6 +14,7 @@ from gateway.auth.models import Principal
 from gateway.exchange.registry import CityClient, CityOutcome, CityRegistry
 from gateway.exchange.tokens import ServiceTokenMinter
 from schemas.cities import CityCallStatus
+from schemas.purposes import Purpose
 from schemas.records import CityResult, HealthResponse, LocalDocumentResponse, PersonRecords, RecordsResponse
 
 
@@ -39,7 +40,7 @@ async def fetch_person_records(
     minter: ServiceTokenMinter,
     principal: Principal,
     id_number: str,
-    purpose: str,
+    purpose: Purpose,
     request_id: str,
 ) -> RecordsResponse:
     """Every city's records on ``id_number``, with a status per city; never fails because a city did."""
@@ -86,7 +87,7 @@ async def fetch_local_document(
     principal: Principal,
     id_number: str,
     city_code: str,
-    purpose: str,
+    purpose: Purpose,
     request_id: str,
 ) -> LocalDocumentResponse:
     """One city's records on ``id_number`` in that city's own dialect, to set beside the canonical form."""

@@ -199,7 +199,9 @@ async def test_purpose_is_required_and_must_be_known(world: World) -> None:
     assert missing.status_code == 422
     assert missing.json()["invalid-params"][0]["name"] == "query.purpose"
     unknown = await world.client.get(url, params={"purpose": "curiosity"}, headers=bearer(token))
-    assert unknown.status_code == 403
+    assert unknown.status_code == 422
+    assert unknown.json()["invalid-params"][0]["name"] == "query.purpose"
+    assert "case-handling" in unknown.json()["invalid-params"][0]["reason"]
 
 
 async def test_health_reports_every_city(world: World) -> None:
