@@ -38,7 +38,10 @@ class Supervisor:
             while pending:
                 for spec, process in self.children:
                     if process.poll() is not None:
-                        raise StartupFailed(f"{spec.name} exited with code {process.returncode} during start-up")
+                        raise StartupFailed(
+                            f"{spec.name} exited with code {process.returncode} during start-up "
+                            "(is its port taken? choose others with --gateway-port / --first-city-port)"
+                        )
                 for name, spec in list(pending.items()):
                     try:
                         if client.get(spec.health_url).status_code == 200:
