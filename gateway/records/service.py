@@ -34,6 +34,14 @@ class CityCallFailed(Exception):
     """A single-city request could not be answered because the city failed (timeout, unavailable, error)."""
 
 
+def authorize(*, principal: Principal, id_number: str, purpose: Purpose) -> str:
+    """The id of the decision allowing this read; :class:`AccessDenied` naming the rule otherwise."""
+    verdict = decide_records_access(principal=principal, id_number=id_number, purpose=purpose)
+    if not verdict.allowed:
+        raise AccessDenied(f"{verdict.reason} (rule {verdict.rule})")
+    return uuid.uuid4().hex
+
+
 async def fetch_person_records(
     *,
     registry: CityRegistry,
@@ -44,10 +52,7 @@ async def fetch_person_records(
     request_id: str,
 ) -> RecordsResponse:
     """Every city's records on ``id_number``, with a status per city; never fails because a city did."""
-    verdict = decide_records_access(principal=principal, id_number=id_number, purpose=purpose)
-    if not verdict.allowed:
-        raise AccessDenied(f"{verdict.reason} (rule {verdict.rule})")
-    decision_id = uuid.uuid4().hex
+    decision_id = authorize(principal=principal, id_number=id_number, purpose=purpose)
 
     async def ask(client: CityClient) -> CityOutcome[PersonRecords]:
         token = minter.mint(
@@ -94,15 +99,13 @@ async def fetch_local_document(
     client = registry.client_for(city_code)
     if client is None:
         raise CityNotInRegistry(f"no city with code {city_code} in the registry")
-    verdict = decide_records_access(principal=principal, id_number=id_number, purpose=purpose)
-    if not verdict.allowed:
-        raise AccessDenied(f"{verdict.reason} (rule {verdict.rule})")
+    decision_id = authorize(principal=principal, id_number=id_number, purpose=purpose)
     token = minter.mint(
         city_code=city_code,
         subject=principal.subject,
         client_id=principal.client_id,
         purpose=purpose,
-        decision_id=uuid.uuid4().hex,
+        decision_id=decision_id,
     )
     outcome = await client.local_document(id_number=id_number, service_token=token, request_id=request_id)
     if outcome.status is CityCallStatus.NOT_FOUND:
