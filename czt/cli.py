@@ -70,6 +70,9 @@ def run(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = _run.host,
     gateway_port: Annotated[int, typer.Option(help="Gateway port (CZT_RUN_GATEWAY_PORT)")] = _run.gateway_port,
     first_city_port: Annotated[int, typer.Option(help="First city's port; the others follow")] = _run.first_city_port,
+    city_timeout: Annotated[
+        float, typer.Option(help="Gateway's deadline per city call, seconds")
+    ] = _run.city_timeout_s,
     residents: Residents = _seed.residents_per_city,
     seed: SeedOpt = _seed.seed,
 ) -> None:
@@ -78,7 +81,12 @@ def run(
     if not is_seeded(data_dir, profiles):
         _seed_all(data_dir, _seed.model_copy(update={"residents_per_city": residents, "seed": seed}), replace=False)
     deployment = LocalDeployment.consecutive(
-        data_dir=data_dir, profiles=profiles, host=host, gateway_port=gateway_port, first_city_port=first_city_port
+        data_dir=data_dir,
+        profiles=profiles,
+        host=host,
+        gateway_port=gateway_port,
+        first_city_port=first_city_port,
+        city_timeout_s=city_timeout,
     )
     supervisor = Supervisor(deployment.processes(_seed.profiles), startup_timeout_s=_run.startup_timeout_s)
 

@@ -29,13 +29,21 @@ class LocalDeployment:
     gateway_port: int = 8000
     city_ports: dict[str, int] = field(default_factory=dict)
     """City code → port."""
+    city_timeout_s: float = 2.0
 
     @classmethod
     def consecutive(
-        cls, *, data_dir: Path, profiles: list[CityProfile], host: str, gateway_port: int, first_city_port: int
+        cls,
+        *,
+        data_dir: Path,
+        profiles: list[CityProfile],
+        host: str,
+        gateway_port: int,
+        first_city_port: int,
+        city_timeout_s: float = 2.0,
     ) -> LocalDeployment:
         ports = {profile.code: first_city_port + index for index, profile in enumerate(profiles)}
-        return cls(data_dir=data_dir, profiles=profiles, host=host, gateway_port=gateway_port, city_ports=ports)
+        return cls(data_dir, profiles, host, gateway_port, ports, city_timeout_s)
 
     @property
     def gateway_url(self) -> str:
@@ -46,7 +54,14 @@ class LocalDeployment:
 
     def gateway_env(self) -> dict[str, str]:
         cities = [
-            {"code": p.code, "name": p.name, "name_en": p.name_en, "url": self.city_url(p)} for p in self.profiles
+            {
+                "code": p.code,
+                "name": p.name,
+                "name_en": p.name_en,
+                "url": self.city_url(p),
+                "timeout_s": self.city_timeout_s,
+            }
+            for p in self.profiles
         ]
         return {"CZT_GATEWAY_DATA_DIR": str(self.data_dir), "CZT_GATEWAY_CITIES": json.dumps(cities)}
 

@@ -32,3 +32,5 @@ class RunSettings(BaseSettings):
     first_city_port: int = Field(default=8001, gt=0, lt=65536)
     """Cities listen on consecutive ports from here, in profile order."""
     startup_timeout_s: float = Field(default=60.0, gt=0)
+    city_timeout_s: float = Field(default=2.0, gt=0)
+    """The gateway's deadline for one call to one city."""

@@ -63,7 +63,13 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def deployment(data_dir: Path) -> Iterator[tuple[LocalDeployment, Supervisor]]:
     base = free_port_run(4)
     plan = LocalDeployment.consecutive(
-        data_dir=data_dir, profiles=builtin_profiles(), host="127.0.0.1", gateway_port=base, first_city_port=base + 1
+        data_dir=data_dir,
+        profiles=builtin_profiles(),
+        host="127.0.0.1",
+        gateway_port=base,
+        first_city_port=base + 1,
+        # Generous: a loaded CI box must not turn a slow answer into a "timeout" status here.
+        city_timeout_s=20,
     )
     supervisor = Supervisor(plan.processes(list(BUILTIN_PROFILES)), startup_timeout_s=90)
     try:
