@@ -38,12 +38,14 @@ def _seed_all(data_dir: Path, seed_settings: SeedSettings, *, replace: bool) -> 
     expected = population.person_count()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
-        tasks = {t.name: progress.add_task(f"seeding {t.name}", total=expected) for t in targets}
+        # Each bar's clock starts when that database's turn comes, so the times read per database.
+        tasks = {t.name: progress.add_task(f"seeding {t.name}", total=expected, start=False) for t in targets}
 
         def advance(name: str, count: int) -> None:
             progress.advance(tasks[name], count)
 
         for target in targets:
+            progress.start_task(tasks[target.name])
             written = seed_target(target, population=population, replace=replace, progress=advance)
             # A city holds only the residents whose lives touched it: the bar ends at its real count.
             progress.update(tasks[target.name], total=written or 0, completed=written or 0)

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from commons.db import make_engine
+from commons.keys import SigningKey
 from commons.logs import configure_logging
 from commons.problems import ProblemSpec, install_problem_handlers
 from commons.request_id import RequestIdMiddleware
@@ -19,7 +20,6 @@ from gateway.auth.service import InvalidClient, InvalidGrant, InvalidToken, Unsu
 from gateway.db import metadata
 from gateway.exchange.registry import CityRegistry
 from gateway.exchange.tokens import ServiceTokenMinter
-from gateway.keys import SigningKey
 from gateway.records.router import health_router
 from gateway.records.router import router as records_router
 from gateway.records.service import AccessDenied, CityCallFailed, CityNotInRegistry, ResidentNotFound

@@ -9,11 +9,11 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
+from commons.keys import SigningKey
 from gateway.auth.models import Principal
 from gateway.auth.service import InvalidToken, read_access_token
 from gateway.exchange.registry import CityRegistry
 from gateway.exchange.tokens import ServiceTokenMinter
-from gateway.keys import SigningKey
 from gateway.settings import GatewaySettings
 
 _oauth2 = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +19,16 @@ class CityEntry(BaseModel):
     name_en: str = ""
     url: str = Field(description="Base URL of the city's backend, e.g. http://127.0.0.1:8001")
     timeout_s: float = Field(default=2.0, gt=0, description="Deadline for one call to this city")
+    jwks: dict[str, Any] | None = Field(
+        default=None, description="The city's public keys, pinned; when absent they are fetched from jwks_url"
+    )
+    jwks_url: str | None = Field(
+        default=None, description="Where the city publishes its keys; default <url>/.well-known/jwks.json"
+    )
+
+    @property
+    def resolved_jwks_url(self) -> str:
+        return self.jwks_url or f"{self.url.rstrip('/')}/.well-known/jwks.json"
 
     @property
     def ref(self) -> CityRef:

@@ -12,10 +12,13 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
 from commons.db import make_engine
+from commons.jwks import KeySource, KeysUnavailable, RemoteJwks
+from commons.keys import SigningKey
 from commons.logs import configure_logging
 from commons.problems import ProblemSpec, install_problem_handlers
 from commons.request_id import RequestIdMiddleware
-from mock_cities.auth import GatewayKeysUnavailable, KeySource, RemoteJwks, ServiceTokenRejected
+from commons.response_signing import ResponseSigningMiddleware
+from mock_cities.auth import ServiceTokenRejected
 from mock_cities.dialects import DialectError, get_dialect
 from mock_cities.router import exchange_router, health_router, local_router
 from mock_cities.service import PersonNotFound
@@ -28,19 +31,24 @@ PROBLEMS = {
     ServiceTokenRejected: ProblemSpec(
         401, ProblemType.UNAUTHENTICATED, "Service token rejected", {"WWW-Authenticate": "Bearer"}
     ),
-    GatewayKeysUnavailable: ProblemSpec(503, ProblemType.UPSTREAM, "Gateway keys unavailable"),
+    KeysUnavailable: ProblemSpec(503, ProblemType.UPSTREAM, "Gateway keys unavailable"),
     PersonNotFound: ProblemSpec(404, ProblemType.RESIDENT_NOT_FOUND, "Person not found"),
     DialectError: ProblemSpec(500, ProblemType.INTERNAL, "Local record does not map to the exchange standard"),
 }
 
 
 def create_city_app(
-    settings: CitySettings | None = None, *, key_source: KeySource | None = None, engine: Engine | None = None
+    settings: CitySettings | None = None,
+    *,
+    key_source: KeySource | None = None,
+    engine: Engine | None = None,
+    signing_key: SigningKey | None = None,
 ) -> FastAPI:
-    """One city backend. ``key_source`` and ``engine`` replace the configured ones (tests)."""
+    """One city backend. ``key_source``, ``engine`` and ``signing_key`` replace the configured ones (tests)."""
     settings = settings or CitySettings()
     profile = settings.city
     dialect = get_dialect(profile.dialect)
+    key = signing_key or SigningKey.load_or_create(settings.resolved_signing_key_file)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +75,9 @@ def create_city_app(
     app.state.profile = profile
     app.state.dialect = dialect
     app.state.gateway_issuer = settings.gateway_issuer
+    app.state.signing_key = key
+    # Added first, so it runs inside RequestIdMiddleware and signs with the request's id.
+    app.add_middleware(ResponseSigningMiddleware, key=key, issuer=profile.code, prefixes=("/exchange/", "/local/"))
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app, PROBLEMS)
     app.include_router(health_router)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlalchemy import text
 
+from commons.keys import SigningKey
 from commons.problems import problem_responses
 from mock_cities import service
 from mock_cities.deps import DialectDep, ProfileDep, ServiceCallerDep, SessionDep
@@ -26,6 +27,13 @@ def health(session: SessionDep, profile: ProfileDep, dialect: DialectDep) -> dic
     """Liveness and database reachability; the only route that needs no service token."""
     session.execute(text("SELECT 1"))
     return {"status": "ok", "city": profile.ref.model_dump(), "dialect": dialect.name}
+
+
+@health_router.get("/.well-known/jwks.json", tags=["keys"])
+def jwks(request: Request) -> dict[str, Any]:
+    """The city's public keys: the gateway checks the signature on every answer against them."""
+    key: SigningKey = request.app.state.signing_key
+    return key.jwks()
 
 
 @exchange_router.get("/persons/{id_number}/records")

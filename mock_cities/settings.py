@@ -23,10 +23,16 @@ class CitySettings(BaseSettings):
     gateway_jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
     """Where the gateway publishes the keys its service tokens are signed with."""
     gateway_issuer: str = "czt-gateway"
+    signing_key_file: Path | None = None
+    """ES256 key the city signs its answers with; default ``<data_dir>/keys/<slug>-es256.pem``, made on first run."""
 
     @cached_property
     def city(self) -> CityProfile:
         return load_profile(self.profile)
+
+    @property
+    def resolved_signing_key_file(self) -> Path:
+        return self.signing_key_file or self.data_dir / "keys" / f"{self.city.slug}-es256.pem"
 
     @property
     def resolved_database_url(self) -> str:

@@ -12,13 +12,13 @@ from fastapi import FastAPI
 from sqlmodel import Session
 
 from commons.db import make_engine
+from commons.jwks import StaticKeys
+from commons.keys import SigningKey
 from gateway.app import create_app
 from gateway.auth.service import seed_accounts
 from gateway.db import metadata as gateway_metadata
-from gateway.keys import SigningKey
 from gateway.settings import CityEntry, GatewaySettings
 from mock_cities.app import create_city_app
-from mock_cities.auth import StaticKeys
 from mock_cities.personas import DEMO_RESIDENT_PASSWORD
 from mock_cities.population import Population, build_population
 from mock_cities.profiles import CityProfile, builtin_profiles
@@ -92,7 +92,7 @@ class World:
 
 def city_app(profile: CityProfile, url: str, key: SigningKey, *, profile_ref: str | None = None) -> FastAPI:
     settings = CitySettings(profile=profile_ref or profile.slug, database_url=url)
-    return create_city_app(settings, key_source=StaticKeys(key.jwks()))
+    return create_city_app(settings, key_source=StaticKeys(key.jwks()), signing_key=SigningKey.generate())
 
 
 async def start_cities(stack: AsyncExitStack, city_apps: dict[str, FastAPI]) -> None:

@@ -20,9 +20,9 @@ from pydantic import TypeAdapter
 from pydantic_settings import BaseSettings
 from sqlalchemy.engine import make_url
 
+from commons.keys import SigningKey
 from czt.settings import SeedSettings
 from gateway.app import create_app
-from gateway.keys import SigningKey
 from gateway.settings import CityEntry, GatewaySettings
 from mock_cities.profiles import BUILTIN_PROFILES, load_profile
 from mock_cities.router import health_router

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy import delete, insert
 from sqlmodel import Session
 
+from commons.keys import SigningKey
 from gateway.auth import demo
 from gateway.auth.models import (
     ApiClient,
@@ -22,7 +23,6 @@ from gateway.auth.models import (
     TokenResponse,
 )
 from gateway.auth.passwords import DUMMY_HASH, hash_password, verify_password
-from gateway.keys import SigningKey
 from schemas.records import Person
 
 RESIDENT_SCOPES = ["records:self"]

@@ -3,11 +3,15 @@
 Every failure class of a call becomes an explicit :class:`~schemas.cities.CityCallStatus`, so a
 slow or dead city degrades an answer and never breaks it::
 
-    httpx.TimeoutException, TimeoutError   → timeout
-    httpx.TransportError (refused, reset)  → unavailable
-    401 / 403 from the city                → denied
-    404 from the city                      → not_found
-    any other status, unreadable payload   → error
+    httpx.TimeoutException, TimeoutError    → timeout
+    httpx.TransportError (refused, reset)   → unavailable
+    401 / 403 from the city                 → denied
+    404 from the city                       → not_found
+    200 whose signature does not verify     → error
+    any other status, unreadable payload    → error
+
+A 200 answer is trusted only once its ``X-CZT-Signature`` verifies against the city's keys (pinned in
+the registry entry, or fetched from its JWKS): see :mod:`commons.response_signing`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from typing import Any, Generic, TypeVar
 import httpx
 from pydantic import ValidationError
 
+from commons.jwks import KeySource, KeysUnavailable, RemoteJwks, StaticKeys
+from commons.response_signing import SIGNATURE_HEADER, InvalidResponseSignature, verify_response_signature
 from gateway.settings import CityEntry
 from schemas.cities import CityCallStatus
 from schemas.records import CityHealth, PersonRecords
@@ -52,6 +58,9 @@ class CityClient:
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             transport=transport,
         )
+        self.keys: KeySource = (
+            StaticKeys(entry.jwks) if entry.jwks is not None else RemoteJwks(entry.resolved_jwks_url, self._http)
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -79,7 +88,7 @@ class CityClient:
         try:
             async with asyncio.timeout(self.entry.timeout_s):
                 response = await self._http.get(path, headers=headers)
-            outcome = self._interpret(response, read, started)
+                outcome = await self._interpret(response, read, started, request_id)
         except (httpx.TimeoutException, TimeoutError):
             outcome = CityOutcome(
                 CityCallStatus.TIMEOUT, _ms_since(started), detail=f"no answer within {self.entry.timeout_s}s"
@@ -92,11 +101,22 @@ class CityClient:
                  outcome.elapsed_ms)  # fmt: skip
         return outcome
 
-    def _interpret(
-        self, response: httpx.Response, read: Callable[[httpx.Response], T], started: float
+    async def _interpret(
+        self, response: httpx.Response, read: Callable[[httpx.Response], T], started: float, request_id: str
     ) -> CityOutcome[T]:
         elapsed = _ms_since(started)
         if response.status_code == 200:
+            try:
+                await verify_response_signature(
+                    response.headers.get(SIGNATURE_HEADER),
+                    body=response.content,
+                    status=response.status_code,
+                    keys=self.keys,
+                    issuer=self.entry.code,
+                    request_id=request_id,
+                )
+            except (InvalidResponseSignature, KeysUnavailable) as exc:
+                return CityOutcome(CityCallStatus.ERROR, _ms_since(started), detail=f"untrusted answer: {exc}")
             try:
                 return CityOutcome(CityCallStatus.OK, elapsed, read(response))
             except (ValidationError, ValueError) as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from gateway.keys import SigningKey
+from commons.keys import SigningKey
 from schemas.service_token import ServiceTokenClaims
 
 

@@ -12,8 +12,8 @@ import pytest
 from jose import jwt
 
 from commons.db import make_engine
+from commons.keys import SigningKey
 from gateway.auth.demo import DEMO_CLIENTS, DEMO_OFFICIAL_PASSWORD
-from gateway.keys import SigningKey
 from gateway.settings import CityEntry
 from mock_cities.personas import PERSONAS
 from mock_cities.population import build_population
@@ -85,7 +85,7 @@ async def test_request_id_and_service_token_reach_every_city(
     assert response.headers["X-Request-ID"] == "demo-req-42"
     assert response.json()["request_id"] == "demo-req-42"
     for code, recorder in recorders.items():
-        (request,) = recorder.requests
+        (request,) = [r for r in recorder.requests if r.url.path.startswith("/exchange/")]
         assert request.headers["X-Request-ID"] == "demo-req-42"
         service_token = request.headers["Authorization"].removeprefix("Bearer ")
         claims = jwt.decode(

@@ -22,9 +22,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jose import jwt
 
+from commons.keys import SigningKey
 from gateway.auth.demo import DEMO_OFFICIAL_PASSWORD
 from gateway.exchange.tokens import ServiceTokenMinter
-from gateway.keys import SigningKey
 from mock_cities.personas import DEMO_RESIDENT_PASSWORD, PERSONAS
 from tests.conftest import World, bearer, login
 

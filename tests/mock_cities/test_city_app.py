@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import text
 
 from commons.db import make_engine
+from commons.jwks import StaticKeys
+from commons.keys import SigningKey
+from commons.response_signing import SIGNATURE_HEADER, verify_response_signature
 from gateway.exchange.tokens import ServiceTokenMinter
-from gateway.keys import SigningKey
 from mock_cities.personas import PERSONAS
 from mock_cities.population import Population
 from mock_cities.profiles import CityProfile
@@ -98,3 +100,20 @@ async def test_openapi_documents_problem_responses(zhuzhou: httpx.AsyncClient) -
     responses = spec["paths"]["/exchange/v1/persons/{id_number}/records"]["get"]["responses"]
     assert set(responses["401"]["content"]) == {"application/problem+json"}
     assert set(responses["422"]["content"]) == {"application/problem+json"}
+
+
+async def test_every_exchange_answer_is_signed_with_the_published_key(
+    zhuzhou: httpx.AsyncClient, signing_key: SigningKey
+) -> None:
+    keys = StaticKeys((await zhuzhou.get("/.well-known/jwks.json")).json())
+    for path in (f"/exchange/v1/persons/{LIU_YANG.id_number}/records", f"/local/v1/persons/{LIU_YANG.id_number}"):
+        response = await zhuzhou.get(path, headers={**service_headers(signing_key, "430200"), "X-Request-ID": "r-9"})
+        await verify_response_signature(
+            response.headers[SIGNATURE_HEADER],
+            body=response.content,
+            status=response.status_code,
+            keys=keys,
+            issuer="430200",
+            request_id="r-9",
+        )
+    assert SIGNATURE_HEADER not in (await zhuzhou.get("/health")).headers

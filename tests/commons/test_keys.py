@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jose import JWTError
 
-from gateway.keys import SigningKey
+from commons.keys import SigningKey
 
 
 def b64url(data: bytes) -> str:
@@ -76,7 +76,7 @@ def test_kid_is_the_rfc7638_thumbprint(tmp_path: Path) -> None:
 
 
 def test_thumbprint_helper_matches_the_rfc_canonical_form() -> None:
-    # Guards the test's own helper against the JSON serialiser's rules, independently of gateway.keys.
+    # Guards the test's own helper against the JSON serialiser's rules, independently of commons.keys.
     public_key = ec.generate_private_key(ec.SECP256R1()).public_key()
     numbers = public_key.public_numbers()
     members = {"kty": "EC", "y": b64url(numbers.y.to_bytes(32, "big")), "crv": "P-256"}

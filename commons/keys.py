@@ -1,8 +1,8 @@
-"""The gateway's ES256 signing key: generated on first run, kept outside git with mode 0600.
+"""ES256 signing keys: generated on first run, kept outside git with mode 0600.
 
-One key signs both the access tokens the gateway hands to users and the service tokens it sends
-to cities; audiences keep the two apart (``czt-api`` versus a city code). The public half is
-published as a JWKS at ``/.well-known/jwks.json``.
+The gateway's key signs the access tokens it hands to users and the service tokens it sends to
+cities; audiences keep the two apart (``czt-api`` versus a city code). Each city's key signs its
+exchange responses. Every service publishes its public half as a JWKS at ``/.well-known/jwks.json``.
 """
 
 from __future__ import annotations
