@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.auth.models import Principal, PrincipalKind
-from schemas.purposes import Purpose
+from schemas.purposes import RESIDENT_PURPOSES, Purpose
 
 
 @dataclass(frozen=True)
@@ -25,9 +25,9 @@ def decide_records_access(*, principal: Principal, id_number: str, purpose: Purp
     if principal.kind is PrincipalKind.RESIDENT:
         if principal.subject != id_number:
             return AccessVerdict(False, "resident-own-records-only", "residents may read only their own records")
-        if purpose is not Purpose.SELF_SERVICE:
-            return AccessVerdict(False, "resident-self-service", "residents read their records for self-service")
-        return AccessVerdict(True, "resident-self-service", "a resident reads their own records")
+        if purpose not in RESIDENT_PURPOSES:
+            return AccessVerdict(False, "resident-purposes", f"residents do not read their records for {purpose}")
+        return AccessVerdict(True, "resident-own-records", "a resident reads their own records")
     if "records:read" not in principal.scopes:
         return AccessVerdict(False, "scope-records-read", "the token lacks the records:read scope")
     if purpose is Purpose.SELF_SERVICE:

@@ -16,6 +16,7 @@ from schemas.medical_insurance import MedicalInsuranceRecord
 from schemas.provident_fund import ProvidentFundRecord
 from schemas.records import PersonRecords
 from schemas.talent import TalentRecord
+from services.city_rules import CityRules
 
 health_router = APIRouter(tags=["health"])
 exchange_router = APIRouter(prefix="/exchange/v1", tags=["exchange"], responses=problem_responses(401, 404, 422))
@@ -34,6 +35,17 @@ def jwks(request: Request) -> dict[str, Any]:
     """The city's public keys: the gateway checks the signature on every answer against them."""
     key: SigningKey = request.app.state.signing_key
     return key.jwks()
+
+
+@exchange_router.get("/rules")
+def get_rules(_caller: ServiceCallerDep, profile: ProfileDep) -> CityRules:
+    """This city's own rules (医保 ratios and caps, 公积金 rates and loan limits, 继续教育学时)."""
+    return CityRules(
+        city=profile.ref,
+        medical_insurance=profile.medical_insurance,
+        provident_fund=profile.provident_fund,
+        talent=profile.talent,
+    )
 
 
 @exchange_router.get("/persons/{id_number}/records")

@@ -14,9 +14,17 @@ class Purpose(StrEnum):
     """业务经办: an official handles the resident's application."""
     FUND_TRANSFER = "fund-transfer"
     """公积金转移接续."""
+    LOAN_APPLICATION = "loan-application"
+    """住房公积金贷款: eligibility and limit, with deposits in every city recognised."""
     MEDICAL_SETTLEMENT = "medical-settlement"
     """异地就医直接结算."""
     CREDENTIAL_VERIFICATION = "credential-verification"
     """证书核验."""
     TALENT_EVALUATION = "talent-evaluation"
     """职称评审."""
+
+
+RESIDENT_PURPOSES = frozenset(
+    {Purpose.SELF_SERVICE, Purpose.LOAN_APPLICATION, Purpose.FUND_TRANSFER, Purpose.TALENT_EVALUATION}
+)
+"""What a resident may have their own records read for."""

@@ -32,6 +32,7 @@ from gateway.settings import CityEntry
 from schemas.cities import CityCallStatus
 from schemas.records import CityHealth, PersonRecords
 from schemas.service_token import REQUEST_ID_HEADER
+from services.city_rules import CityRules
 
 log = logging.getLogger("czt.gateway.exchange")
 T = TypeVar("T")
@@ -72,6 +73,10 @@ class CityClient:
         return await self._exchange(
             f"/exchange/v1/persons/{id_number}/records", self._canonical, service_token, request_id
         )
+
+    async def rules(self, *, service_token: str, request_id: str) -> CityOutcome[CityRules]:
+        """``GET /exchange/v1/rules``: the city's own rules in every domain."""
+        return await self._exchange("/exchange/v1/rules", self._city_rules, service_token, request_id)
 
     async def local_document(
         self, *, id_number: str, service_token: str, request_id: str
@@ -128,6 +133,12 @@ class CityClient:
         return CityOutcome(
             CityCallStatus.ERROR, elapsed, detail=f"HTTP {response.status_code}: {_problem_detail(response)}"
         )
+
+    def _city_rules(self, response: httpx.Response) -> CityRules:
+        rules = CityRules.model_validate_json(response.content)
+        if rules.city.code != self.entry.code:
+            raise ValueError(f"answer claims to come from city {rules.city.code}")
+        return rules
 
     def _canonical(self, response: httpx.Response) -> PersonRecords:
         try:

@@ -23,9 +23,10 @@ SCOPELESS = Principal(kind=PrincipalKind.CLIENT, subject="c", name="C", client_i
 @pytest.mark.parametrize(
     ("principal", "id_number", "purpose", "allowed", "rule"),
     [
-        (RESIDENT, ALICE, Purpose.SELF_SERVICE, True, "resident-self-service"),
+        (RESIDENT, ALICE, Purpose.SELF_SERVICE, True, "resident-own-records"),
+        (RESIDENT, ALICE, Purpose.LOAN_APPLICATION, True, "resident-own-records"),
         (RESIDENT, BOB, Purpose.SELF_SERVICE, False, "resident-own-records-only"),
-        (RESIDENT, ALICE, Purpose.CASE_HANDLING, False, "resident-self-service"),
+        (RESIDENT, ALICE, Purpose.CASE_HANDLING, False, "resident-purposes"),
         (OFFICIAL, BOB, Purpose.CASE_HANDLING, True, "official-case-handling"),
         (OFFICIAL, BOB, Purpose.SELF_SERVICE, False, "self-service-is-for-residents"),
         (CLIENT, BOB, Purpose.FUND_TRANSFER, True, "client-records-read"),
