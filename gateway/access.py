@@ -13,6 +13,10 @@ from gateway.auth.models import Principal, PrincipalKind
 from schemas.purposes import RESIDENT_PURPOSES, Purpose
 
 
+class AccessDenied(Exception):
+    """The requester may not read these records for this purpose."""
+
+
 @dataclass(frozen=True)
 class AccessVerdict:
     allowed: bool

@@ -15,15 +15,18 @@ from commons.keys import SigningKey
 from commons.logs import configure_logging
 from commons.problems import ProblemSpec, install_problem_handlers
 from commons.request_id import RequestIdMiddleware
+from gateway.access import AccessDenied
 from gateway.auth.router import router as auth_router
 from gateway.auth.service import InvalidClient, InvalidGrant, InvalidToken, UnsupportedGrantType
 from gateway.db import metadata
 from gateway.exchange.registry import CityRegistry
 from gateway.exchange.tokens import ServiceTokenMinter
+from gateway.provident_fund.router import router as provident_fund_router
 from gateway.records.router import health_router
 from gateway.records.router import router as records_router
-from gateway.records.service import AccessDenied, CityCallFailed, CityNotInRegistry, ResidentNotFound
+from gateway.records.service import CityCallFailed, CityNotInRegistry, ResidentNotFound
 from gateway.settings import GatewaySettings
+from gateway.talent.router import router as talent_router
 from schemas.problems import ProblemType
 
 log = logging.getLogger("czt.gateway")
@@ -81,5 +84,7 @@ def create_app(
     install_problem_handlers(app, PROBLEMS)
     app.include_router(auth_router)
     app.include_router(records_router)
+    app.include_router(provident_fund_router)
+    app.include_router(talent_router)
     app.include_router(health_router)
     return app

@@ -10,7 +10,8 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
 from commons.keys import SigningKey
-from gateway.auth.models import Principal
+from gateway.access import AccessDenied
+from gateway.auth.models import Principal, PrincipalKind
 from gateway.auth.service import InvalidToken, read_access_token
 from gateway.exchange.registry import CityRegistry
 from gateway.exchange.tokens import ServiceTokenMinter
@@ -60,3 +61,12 @@ def get_current_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]
+
+
+def get_current_resident(principal: CurrentPrincipal) -> Principal:
+    if principal.kind is not PrincipalKind.RESIDENT:
+        raise AccessDenied("only residents can use this; officials and clients name a resident explicitly")
+    return principal
+
+
+ResidentDep = Annotated[Principal, Depends(get_current_resident)]

@@ -7,8 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from commons.problems import problem_responses
-from gateway.auth.models import PrincipalKind
-from gateway.deps import CurrentPrincipal, MinterDep, RegistryDep
+from gateway.deps import CurrentPrincipal, MinterDep, RegistryDep, ResidentDep
 from gateway.records import service
 from schemas.cities import CityCode
 from schemas.idcard import IdNumber
@@ -23,16 +22,14 @@ PurposeQuery = Annotated[Purpose, Query(description="Why the records are read (a
 
 @router.get("/v1/me/records")
 async def my_records(
-    request: Request, principal: CurrentPrincipal, registry: RegistryDep, minter: MinterDep
+    request: Request, resident: ResidentDep, registry: RegistryDep, minter: MinterDep
 ) -> RecordsResponse:
     """The signed-in resident's records from every city (一网通办: one login, all three cities)."""
-    if principal.kind is not PrincipalKind.RESIDENT:
-        raise service.AccessDenied("only residents have their own records; use /v1/residents/{id_number}/records")
     return await service.fetch_person_records(
         registry=registry,
         minter=minter,
-        principal=principal,
-        id_number=principal.subject,
+        principal=resident,
+        id_number=resident.subject,
         purpose=Purpose.SELF_SERVICE,
         request_id=request.state.request_id,
     )
@@ -61,16 +58,14 @@ async def resident_records(
 
 @router.get("/v1/me/records/{city_code}/local", responses=problem_responses(404, 502))
 async def my_local_document(
-    city_code: CityCode, request: Request, principal: CurrentPrincipal, registry: RegistryDep, minter: MinterDep
+    city_code: CityCode, request: Request, resident: ResidentDep, registry: RegistryDep, minter: MinterDep
 ) -> LocalDocumentResponse:
     """The signed-in resident's records in one city's own local dialect, to compare with the canonical form."""
-    if principal.kind is not PrincipalKind.RESIDENT:
-        raise service.AccessDenied("only residents have their own records")
     return await service.fetch_local_document(
         registry=registry,
         minter=minter,
-        principal=principal,
-        id_number=principal.subject,
+        principal=resident,
+        id_number=resident.subject,
         city_code=city_code,
         purpose=Purpose.SELF_SERVICE,
         request_id=request.state.request_id,

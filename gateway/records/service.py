@@ -9,17 +9,14 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.access import decide_records_access
+from gateway.access import AccessDenied, decide_records_access
 from gateway.auth.models import Principal
 from gateway.exchange.registry import CityClient, CityOutcome, CityRegistry
 from gateway.exchange.tokens import ServiceTokenMinter
 from schemas.cities import CityCallStatus
 from schemas.purposes import Purpose
 from schemas.records import CityResult, HealthResponse, LocalDocumentResponse, PersonRecords, RecordsResponse
-
-
-class AccessDenied(Exception):
-    """The requester may not read these records for this purpose."""
+from services.city_rules import CityRules
 
 
 class ResidentNotFound(Exception):
@@ -113,6 +110,46 @@ async def fetch_local_document(
     if outcome.payload is None:
         raise CityCallFailed(f"{client.entry.name} ({city_code}): {outcome.status} — {outcome.detail}")
     return LocalDocumentResponse(request_id=request_id, city=client.entry.ref, document=outcome.payload)
+
+
+async def fetch_records_and_rules(
+    *,
+    registry: CityRegistry,
+    minter: ServiceTokenMinter,
+    principal: Principal,
+    id_number: str,
+    city_code: str,
+    purpose: Purpose,
+    request_id: str,
+) -> tuple[RecordsResponse, CityRules]:
+    """Every city's records and one city's rules, fetched at once: what a cross-city decision needs."""
+    client = registry.client_for(city_code)
+    if client is None:
+        raise CityNotInRegistry(f"no city with code {city_code} in the registry")
+    decision_id = authorize(principal=principal, id_number=id_number, purpose=purpose)
+    token = minter.mint(
+        city_code=city_code,
+        subject=principal.subject,
+        client_id=principal.client_id,
+        purpose=purpose,
+        decision_id=decision_id,
+    )
+    async with asyncio.TaskGroup() as group:
+        records = group.create_task(
+            fetch_person_records(
+                registry=registry,
+                minter=minter,
+                principal=principal,
+                id_number=id_number,
+                purpose=purpose,
+                request_id=request_id,
+            )
+        )
+        rules = group.create_task(client.rules(service_token=token, request_id=request_id))
+    outcome = rules.result()
+    if outcome.payload is None:
+        raise CityCallFailed(f"{client.entry.name} ({city_code}) rules: {outcome.status} — {outcome.detail}")
+    return records.result(), outcome.payload
 
 
 def require_known_resident(response: RecordsResponse) -> RecordsResponse:
