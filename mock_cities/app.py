@@ -24,6 +24,7 @@ from mock_cities.router import exchange_router, health_router, local_router
 from mock_cities.service import PersonNotFound
 from mock_cities.settings import CitySettings
 from schemas.problems import ProblemType
+from services.tables import metadata as city_tables
 
 log = logging.getLogger("czt.city")
 
@@ -56,6 +57,7 @@ def create_city_app(
         own_engine = engine or make_engine(settings.resolved_database_url)
         app.state.engine = own_engine
         dialect.metadata.create_all(own_engine)
+        city_tables.create_all(own_engine)
         try:
             async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as jwks_client:
                 app.state.key_source = key_source or RemoteJwks(settings.gateway_jwks_url, jwks_client)
