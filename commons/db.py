@@ -13,10 +13,12 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url``; for a SQLite file, its folder is created and WAL mode switched on."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=20)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False})
+    # Writers queue for the database lock instead of failing after the driver's default 5 s; while they
+    # wait they hold a pooled connection, so the pool is as large as the thread pool that runs them.
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=10, max_overflow=40)
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +66,14 @@ class SigningKey:
     def jwks(self) -> dict[str, Any]:
         return {"keys": [self.public_jwk]}
 
-    def sign(self, claims: dict[str, Any]) -> str:
-        token: str = jwt.encode(claims, self._jose_key, algorithm=ALGORITHM, headers={"kid": self.kid})
+    def sign(self, claims: dict[str, Any], *, headers: Mapping[str, Any] | None = None) -> str:
+        """A compact ES256 JWS over ``claims``; ``headers`` add protected header members (e.g. ``typ``).
+
+        ``kid`` and ``alg`` are always this key's own, whatever ``headers`` says.
+        """
+        token: str = jwt.encode(
+            claims, self._jose_key, algorithm=ALGORITHM, headers={**(headers or {}), "kid": self.kid, "alg": ALGORITHM}
+        )
         return token
 
     def verify(self, token: str, *, audience: str, issuer: str) -> dict[str, Any]:

@@ -99,7 +99,7 @@ def run(
     try:
         supervisor.start()
         _print_banner(deployment)
-        supervisor.wait(lambda spec, code: console.print(f"[red]{spec.name} exited with code {code}; stopping[/]"))
+        supervisor.wait(lambda spec, code: console.print(f"[red]{spec.name} exited with code {code}[/]"))
     except StartupFailed as exc:
         console.print(f"[red]start-up failed:[/] {exc}")
         raise typer.Exit(1) from None

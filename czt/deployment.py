@@ -12,6 +12,8 @@ from pathlib import Path
 
 from mock_cities.profiles import CityProfile
 
+GATEWAY = "gateway"
+
 
 @dataclass(frozen=True)
 class ProcessSpec:
@@ -87,7 +89,7 @@ class LocalDeployment:
             )
         specs.append(
             ProcessSpec(
-                name="gateway",
+                name=GATEWAY,
                 argv=_uvicorn("gateway.app:create_app", self.host, self.gateway_port),
                 env=self.gateway_env(),
                 health_url=f"{self.gateway_url}/v1/health",

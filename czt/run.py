@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import httpx
 
-from czt.deployment import ProcessSpec
+from czt.deployment import GATEWAY, ProcessSpec
 
 
 class StartupFailed(RuntimeError):
@@ -53,12 +53,19 @@ class Supervisor:
                 time.sleep(0.2)
 
     def wait(self, on_exit: Callable[[ProcessSpec, int], None]) -> None:
-        """Block until a child exits by itself (reported to ``on_exit``) or a signal interrupts."""
+        """Block until the gateway exits or a signal interrupts; report each child that exits on the way.
+
+        A city that dies is left dead on purpose: the gateway keeps answering with that city marked
+        unavailable, which is exactly what a demo of a failing city wants to show.
+        """
+        reported: set[str] = set()
         while True:
             for spec, process in self.children:
-                if process.poll() is not None:
+                if process.poll() is not None and spec.name not in reported:
+                    reported.add(spec.name)
                     on_exit(spec, process.returncode)
-                    return
+                    if spec.name == GATEWAY:
+                        return
             time.sleep(0.5)
 
     def stop(self, timeout_s: float = 10.0) -> None:

@@ -39,3 +39,24 @@ def decide_records_access(*, principal: Principal, id_number: str, purpose: Purp
     if principal.kind is PrincipalKind.OFFICIAL:
         return AccessVerdict(True, "official-case-handling", "an official reads records for a stated purpose")
     return AccessVerdict(True, "client-records-read", "an API client with records:read reads for a stated purpose")
+
+
+MEDICAL_INSURANCE_DEPARTMENT = "medical_insurance"
+"""The department of a city's 医疗保障局 officials (see ``gateway/auth/demo.py``)."""
+
+
+def decide_medical_settlement(*, principal: Principal) -> AccessVerdict:
+    """Whether ``principal`` may submit 异地就医直接结算 claims: a 医保 official, for their own (care) city."""
+    if principal.kind is not PrincipalKind.OFFICIAL:
+        return AccessVerdict(
+            False, "settlement-by-officials", "only an official of the care city's 医保 office submits claims"
+        )
+    if principal.department != MEDICAL_INSURANCE_DEPARTMENT:
+        return AccessVerdict(
+            False, "settlement-by-medical-insurance", f"the {principal.department} department does not settle claims"
+        )
+    if principal.city_code is None:
+        return AccessVerdict(False, "settlement-care-city", "the official belongs to no city")
+    return AccessVerdict(
+        True, "settlement-care-city-medical-insurance", "a 医保 official submits claims of their city's hospitals"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -18,10 +19,29 @@ from commons.request_id import RequestIdMiddleware
 from gateway.access import AccessDenied
 from gateway.auth.router import router as auth_router
 from gateway.auth.service import InvalidClient, InvalidGrant, InvalidToken, UnsupportedGrantType
+from gateway.credentials.router import router as credentials_router
+from gateway.credentials.service import (
+    CredentialInvalid,
+    CredentialNotFound,
+    StatusListCache,
+    UsageCodeExpired,
+    UsageCodeUnknown,
+    UsageCodeUsed,
+    UsageCodeWrongPurpose,
+)
 from gateway.db import metadata
 from gateway.exchange.registry import CityRegistry
 from gateway.exchange.tokens import ServiceTokenMinter
+from gateway.medical_insurance.router import router as medical_insurance_router
+from gateway.medical_insurance.service import FilingNotFound, FilingRejected, MedicalConflict, NotInsured
 from gateway.provident_fund.router import router as provident_fund_router
+from gateway.provident_fund.transfers import (
+    InvalidTransfer,
+    TransferContext,
+    TransferNotFound,
+    TransferPreconditionFailed,
+    run_resumer,
+)
 from gateway.records.router import health_router
 from gateway.records.router import router as records_router
 from gateway.records.service import CityCallFailed, CityNotInRegistry, ResidentNotFound
@@ -40,7 +60,20 @@ PROBLEMS: dict[type[Exception], ProblemSpec] = {
     AccessDenied: ProblemSpec(403, ProblemType.FORBIDDEN, "Access denied"),
     ResidentNotFound: ProblemSpec(404, ProblemType.RESIDENT_NOT_FOUND, "Resident not found"),
     CityNotInRegistry: ProblemSpec(404, ProblemType.NOT_FOUND, "Unknown city"),
+    InvalidTransfer: ProblemSpec(422, ProblemType.VALIDATION, "Invalid transfer"),
+    TransferPreconditionFailed: ProblemSpec(409, ProblemType.TRANSFER_REFUSED, "Transfer refused"),
+    TransferNotFound: ProblemSpec(404, ProblemType.NOT_FOUND, "Transfer not found"),
     CityCallFailed: ProblemSpec(502, ProblemType.UPSTREAM, "City did not answer"),
+    NotInsured: ProblemSpec(409, ProblemType.NOT_INSURED, "Not insured"),
+    MedicalConflict: ProblemSpec(409, ProblemType.CONFLICT, "Conflicts with the medical-insurance records"),
+    FilingRejected: ProblemSpec(422, ProblemType.VALIDATION, "Invalid filing"),
+    FilingNotFound: ProblemSpec(404, ProblemType.NOT_FOUND, "Filing not found"),
+    CredentialNotFound: ProblemSpec(404, ProblemType.NOT_FOUND, "Credential not found"),
+    CredentialInvalid: ProblemSpec(422, ProblemType.CREDENTIAL_INVALID, "Credential not valid"),
+    UsageCodeUnknown: ProblemSpec(404, ProblemType.USAGE_CODE_UNKNOWN, "Unknown usage code"),
+    UsageCodeUsed: ProblemSpec(409, ProblemType.USAGE_CODE_USED, "Usage code already used"),
+    UsageCodeExpired: ProblemSpec(410, ProblemType.USAGE_CODE_EXPIRED, "Usage code expired"),
+    UsageCodeWrongPurpose: ProblemSpec(403, ProblemType.USAGE_CODE_WRONG_PURPOSE, "Usage code is for another purpose"),
 }
 
 
@@ -63,10 +96,17 @@ def create_app(
             settings.cities, max_connections=settings.max_connections_per_city, transports=city_transports
         )
         app.state.engine, app.state.registry = engine, registry
+        app.state.transfers = TransferContext(engine=engine, registry=registry, minter=app.state.minter)
+        stop_resumer = asyncio.Event()
+        resumer = asyncio.create_task(
+            run_resumer(ctx=app.state.transfers, interval_s=settings.transfer_resume_interval_s, stop=stop_resumer)
+        )
         log.info("gateway up with %d cities: %s", len(settings.cities), [c.code for c in settings.cities])
         try:
             yield
         finally:
+            stop_resumer.set()
+            await resumer
             await registry.aclose()
             engine.dispose()
 
@@ -80,11 +120,14 @@ def create_app(
     app.state.settings = settings
     app.state.signing_key = key
     app.state.minter = ServiceTokenMinter(key, issuer=settings.issuer, ttl_s=settings.service_token_ttl_s)
+    app.state.status_lists = StatusListCache(ttl_s=settings.status_list_ttl_s)
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app, PROBLEMS)
     app.include_router(auth_router)
     app.include_router(records_router)
     app.include_router(provident_fund_router)
     app.include_router(talent_router)
+    app.include_router(medical_insurance_router)
+    app.include_router(credentials_router)
     app.include_router(health_router)
     return app

@@ -59,6 +59,10 @@ class GatewaySettings(BaseSettings):
     cities: list[CityEntry] = Field(default_factory=lambda: [c.model_copy() for c in DEFAULT_CITIES])
     """The city registry; as an environment variable, a JSON list of entries."""
     max_connections_per_city: int = Field(default=50, gt=0)
+    transfer_resume_interval_s: float = Field(default=5.0, ge=0)
+    """How often unfinished fund transfers are pushed on; 0 resumes them once at start-up only."""
+    status_list_ttl_s: float = Field(default=60.0, ge=0)
+    """How long a city's credential status list is cached before verification fetches it again (0: every time)."""
 
     @property
     def resolved_database_url(self) -> str:

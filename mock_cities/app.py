@@ -19,12 +19,22 @@ from commons.problems import ProblemSpec, install_problem_handlers
 from commons.request_id import RequestIdMiddleware
 from commons.response_signing import ResponseSigningMiddleware
 from mock_cities.auth import ServiceTokenRejected
+from mock_cities.credentials.models import metadata as credential_tables
+from mock_cities.credentials.router import exchange_router as credentials_exchange_router
+from mock_cities.credentials.router import public_router as credentials_public_router
+from mock_cities.credentials.service import CredentialNotFound
 from mock_cities.dialects import DialectError, get_dialect
+from mock_cities.medical_insurance import WrongPurpose
+from mock_cities.medical_insurance import router as medical_insurance_router
+from mock_cities.provident_fund.router import router as transfer_router
+from mock_cities.provident_fund.service import TransferConflict, TransferRefused, TransferUnknown
 from mock_cities.router import exchange_router, health_router, local_router
 from mock_cities.service import PersonNotFound
 from mock_cities.settings import CitySettings
 from schemas.problems import ProblemType
+from services.medical_insurance import service as medical_insurance
 from services.tables import metadata as city_tables
+from services.talent.credentials import CredentialSubjectNotFound
 
 log = logging.getLogger("czt.city")
 
@@ -34,7 +44,18 @@ PROBLEMS = {
     ),
     KeysUnavailable: ProblemSpec(503, ProblemType.UPSTREAM, "Gateway keys unavailable"),
     PersonNotFound: ProblemSpec(404, ProblemType.RESIDENT_NOT_FOUND, "Person not found"),
+    TransferRefused: ProblemSpec(409, ProblemType.TRANSFER_REFUSED, "Transfer refused"),
+    TransferConflict: ProblemSpec(409, ProblemType.CONFLICT, "Transfer conflict"),
+    TransferUnknown: ProblemSpec(404, ProblemType.NOT_FOUND, "Transfer unknown"),
     DialectError: ProblemSpec(500, ProblemType.INTERNAL, "Local record does not map to the exchange standard"),
+    WrongPurpose: ProblemSpec(403, ProblemType.FORBIDDEN, "Purpose not covered"),
+    medical_insurance.NotInsuredHere: ProblemSpec(409, ProblemType.NOT_INSURED, "Not insured here"),
+    medical_insurance.InvalidFiling: ProblemSpec(422, ProblemType.VALIDATION, "Invalid filing"),
+    medical_insurance.FilingConflict: ProblemSpec(409, ProblemType.CONFLICT, "Filing conflict"),
+    medical_insurance.FilingNotFound: ProblemSpec(404, ProblemType.NOT_FOUND, "Filing not found"),
+    medical_insurance.ClaimConflict: ProblemSpec(409, ProblemType.CONFLICT, "Claim conflict"),
+    CredentialNotFound: ProblemSpec(404, ProblemType.NOT_FOUND, "Credential not found"),
+    CredentialSubjectNotFound: ProblemSpec(404, ProblemType.NOT_FOUND, "Nothing to certify"),
 }
 
 
@@ -58,6 +79,7 @@ def create_city_app(
         app.state.engine = own_engine
         dialect.metadata.create_all(own_engine)
         city_tables.create_all(own_engine)
+        credential_tables.create_all(own_engine)
         try:
             async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as jwks_client:
                 app.state.key_source = key_source or RemoteJwks(settings.gateway_jwks_url, jwks_client)
@@ -78,6 +100,7 @@ def create_city_app(
     app.state.dialect = dialect
     app.state.gateway_issuer = settings.gateway_issuer
     app.state.signing_key = key
+    app.state.credential_settings = settings.credentials
     # Added first, so it runs inside RequestIdMiddleware and signs with the request's id.
     app.add_middleware(ResponseSigningMiddleware, key=key, issuer=profile.code, prefixes=("/exchange/", "/local/"))
     app.add_middleware(RequestIdMiddleware)
@@ -85,4 +108,8 @@ def create_city_app(
     app.include_router(health_router)
     app.include_router(exchange_router)
     app.include_router(local_router)
+    app.include_router(medical_insurance_router)
+    app.include_router(transfer_router)
+    app.include_router(credentials_exchange_router)
+    app.include_router(credentials_public_router)
     return app

@@ -27,8 +27,15 @@ class ProblemType(StrEnum):
     RESIDENT_NOT_FOUND = "urn:czt:problem:resident-not-found"
     METHOD_NOT_ALLOWED = "urn:czt:problem:method-not-allowed"
     CONFLICT = "urn:czt:problem:conflict"
+    TRANSFER_REFUSED = "urn:czt:problem:transfer-refused"
     INTERNAL = "urn:czt:problem:internal-error"
     UPSTREAM = "urn:czt:problem:upstream-error"
+    NOT_INSURED = "urn:czt:problem:not-insured"
+    CREDENTIAL_INVALID = "urn:czt:problem:credential-invalid"
+    USAGE_CODE_UNKNOWN = "urn:czt:problem:usage-code-unknown"
+    USAGE_CODE_USED = "urn:czt:problem:usage-code-used"
+    USAGE_CODE_EXPIRED = "urn:czt:problem:usage-code-expired"
+    USAGE_CODE_WRONG_PURPOSE = "urn:czt:problem:usage-code-wrong-purpose"
 
 
 class InvalidParam(BaseModel):

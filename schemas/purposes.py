@@ -18,6 +18,8 @@ class Purpose(StrEnum):
     """住房公积金贷款: eligibility and limit, with deposits in every city recognised."""
     MEDICAL_SETTLEMENT = "medical-settlement"
     """异地就医直接结算."""
+    MEDICAL_FILING = "medical-filing"
+    """异地就医备案: a resident files, lists or cancels a filing to be treated in another city."""
     CREDENTIAL_VERIFICATION = "credential-verification"
     """证书核验."""
     TALENT_EVALUATION = "talent-evaluation"
@@ -25,6 +27,12 @@ class Purpose(StrEnum):
 
 
 RESIDENT_PURPOSES = frozenset(
-    {Purpose.SELF_SERVICE, Purpose.LOAN_APPLICATION, Purpose.FUND_TRANSFER, Purpose.TALENT_EVALUATION}
+    {
+        Purpose.SELF_SERVICE,
+        Purpose.LOAN_APPLICATION,
+        Purpose.FUND_TRANSFER,
+        Purpose.TALENT_EVALUATION,
+        Purpose.MEDICAL_FILING,
+    }
 )
 """What a resident may have their own records read for."""

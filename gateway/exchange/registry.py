@@ -30,9 +30,19 @@ from commons.jwks import KeySource, KeysUnavailable, RemoteJwks, StaticKeys
 from commons.response_signing import SIGNATURE_HEADER, InvalidResponseSignature, verify_response_signature
 from gateway.settings import CityEntry
 from schemas.cities import CityCallStatus
+from schemas.credentials import CredentialRequest, CredentialRevocation, IssuedCredential, RevocationRequest
+from schemas.medical_insurance import (
+    Filing,
+    FilingApplication,
+    FilingList,
+    MedicalInsuranceRecord,
+    SettlementRequest,
+    SettlementStatement,
+)
 from schemas.records import CityHealth, PersonRecords
 from schemas.service_token import REQUEST_ID_HEADER
 from services.city_rules import CityRules
+from services.provident_fund.models import TransferSlip
 
 log = logging.getLogger("czt.gateway.exchange")
 T = TypeVar("T")
@@ -46,6 +56,10 @@ class CityOutcome(Generic[T]):
     elapsed_ms: int
     payload: T | None = None
     detail: str | None = None
+    http_status: int | None = None
+    """The city's HTTP status, when it answered at all."""
+    problem_type: str | None = None
+    """The ``type`` of the city's problem+json answer, when it gave one."""
 
 
 class CityClient:
@@ -84,15 +98,122 @@ class CityClient:
         """``GET /local/v1/persons/{id}``: the same records in the city's own dialect, unmapped."""
         return await self._exchange(f"/local/v1/persons/{id_number}", _json_object, service_token, request_id)
 
+    async def issue_credential(
+        self, *, id_number: str, request: CredentialRequest, service_token: str, request_id: str
+    ) -> CityOutcome[IssuedCredential]:
+        """``POST /exchange/v1/persons/{id}/credentials``: a credential signed by the city on one of its records."""
+        return await self._exchange(
+            f"/exchange/v1/persons/{id_number}/credentials",
+            self._issued_credential,
+            service_token,
+            request_id,
+            method="POST",
+            json=request.model_dump(mode="json", exclude_none=True),
+        )
+
+    async def revoke_credential(
+        self, *, jti: str, request: RevocationRequest, service_token: str, request_id: str
+    ) -> CityOutcome[CredentialRevocation]:
+        """``POST /exchange/v1/credentials/{jti}/revoke``: the city revokes a credential it issued."""
+        return await self._exchange(
+            f"/exchange/v1/credentials/{jti}/revoke",
+            self._revocation,
+            service_token,
+            request_id,
+            method="POST",
+            json=request.model_dump(mode="json"),
+        )
+
+    async def status_list(self, *, service_token: str, request_id: str) -> CityOutcome[str]:
+        """``GET /exchange/v1/credentials/status-list``: the city's signed status list (a compact JWS, unverified)."""
+        return await self._exchange("/exchange/v1/credentials/status-list", _compact_jws, service_token, request_id)
+
+    async def transfer_step(
+        self, *, step: str, transfer_id: str, body: dict[str, Any] | None, service_token: str, request_id: str
+    ) -> CityOutcome[TransferSlip]:
+        """``POST /exchange/v1/provident-fund/transfers/{id}/{step}``: one idempotent step of a fund transfer."""
+        return await self._exchange(
+            f"/exchange/v1/provident-fund/transfers/{transfer_id}/{step}",
+            _transfer_slip,
+            service_token,
+            request_id,
+            method="POST",
+            json=body,
+        )
+
+    async def medical_insurance(
+        self, *, id_number: str, service_token: str, request_id: str
+    ) -> CityOutcome[MedicalInsuranceRecord]:
+        """``GET /exchange/v1/persons/{id}/medical-insurance``: the person's 医保 enrolment here, and nothing else."""
+        return await self._exchange(
+            f"/exchange/v1/persons/{id_number}/medical-insurance",
+            _medical_insurance,
+            service_token,
+            request_id,
+        )
+
+    async def file_treatment(
+        self, *, id_number: str, application: FilingApplication, service_token: str, request_id: str
+    ) -> CityOutcome[Filing]:
+        """``POST /exchange/v1/persons/{id}/medical-insurance/filings``: the insuring city keeps a 异地就医备案."""
+        return await self._exchange(
+            f"/exchange/v1/persons/{id_number}/medical-insurance/filings",
+            self._filing,
+            service_token,
+            request_id,
+            method="POST",
+            json=application.model_dump(mode="json"),
+        )
+
+    async def treatment_filings(
+        self, *, id_number: str, service_token: str, request_id: str
+    ) -> CityOutcome[FilingList]:
+        """``GET /exchange/v1/persons/{id}/medical-insurance/filings``: every filing the insuring city keeps."""
+        return await self._exchange(
+            f"/exchange/v1/persons/{id_number}/medical-insurance/filings", self._filing_list, service_token, request_id
+        )
+
+    async def cancel_filing(
+        self, *, id_number: str, filing_id: str, service_token: str, request_id: str
+    ) -> CityOutcome[Filing]:
+        """``POST /exchange/v1/persons/{id}/medical-insurance/filings/{filing_id}/cancel``."""
+        return await self._exchange(
+            f"/exchange/v1/persons/{id_number}/medical-insurance/filings/{filing_id}/cancel",
+            self._filing,
+            service_token,
+            request_id,
+            method="POST",
+        )
+
+    async def settle_claim(
+        self, *, request: SettlementRequest, service_token: str, request_id: str
+    ) -> CityOutcome[SettlementStatement]:
+        """``POST /exchange/v1/medical-insurance/claims``: 异地就医直接结算 by the insuring city's rules."""
+        return await self._exchange(
+            "/exchange/v1/medical-insurance/claims",
+            self._statement,
+            service_token,
+            request_id,
+            method="POST",
+            json=request.model_dump(mode="json"),
+        )
+
     async def _exchange(
-        self, path: str, read: Callable[[httpx.Response], T], service_token: str, request_id: str
+        self,
+        path: str,
+        read: Callable[[httpx.Response], T],
+        service_token: str,
+        request_id: str,
+        *,
+        method: str = "GET",
+        json: Any = None,
     ) -> CityOutcome[T]:
         """One authenticated call under the city's deadline, every failure turned into a status."""
         started = time.perf_counter()
         headers = {"Authorization": f"Bearer {service_token}", REQUEST_ID_HEADER: request_id}
         try:
             async with asyncio.timeout(self.entry.timeout_s):
-                response = await self._http.get(path, headers=headers)
+                response = await self._http.request(method, path, headers=headers, json=json)
                 outcome = await self._interpret(response, read, started, request_id)
         except (httpx.TimeoutException, TimeoutError):
             outcome = CityOutcome(
@@ -109,36 +230,71 @@ class CityClient:
     async def _interpret(
         self, response: httpx.Response, read: Callable[[httpx.Response], T], started: float, request_id: str
     ) -> CityOutcome[T]:
-        elapsed = _ms_since(started)
-        if response.status_code == 200:
+        elapsed, code = _ms_since(started), response.status_code
+        if code == 200:
             try:
                 await verify_response_signature(
                     response.headers.get(SIGNATURE_HEADER),
                     body=response.content,
-                    status=response.status_code,
+                    status=code,
                     keys=self.keys,
                     issuer=self.entry.code,
                     request_id=request_id,
                 )
             except (InvalidResponseSignature, KeysUnavailable) as exc:
-                return CityOutcome(CityCallStatus.ERROR, _ms_since(started), detail=f"untrusted answer: {exc}")
+                return CityOutcome(CityCallStatus.ERROR, elapsed, detail=f"untrusted answer: {exc}", http_status=code)
             try:
-                return CityOutcome(CityCallStatus.OK, elapsed, read(response))
+                return CityOutcome(CityCallStatus.OK, elapsed, read(response), http_status=code)
             except (ValidationError, ValueError) as exc:
                 return CityOutcome(CityCallStatus.ERROR, elapsed, detail=f"payload breaks the exchange standard: {exc}")
-        if response.status_code == 404:
-            return CityOutcome(CityCallStatus.NOT_FOUND, elapsed)
-        if response.status_code in (401, 403):
-            return CityOutcome(CityCallStatus.DENIED, elapsed, detail=_problem_detail(response))
+        if code == 404:
+            return CityOutcome(CityCallStatus.NOT_FOUND, elapsed, http_status=code)
+        if code in (401, 403):
+            return CityOutcome(CityCallStatus.DENIED, elapsed, detail=_problem_detail(response), http_status=code)
         return CityOutcome(
-            CityCallStatus.ERROR, elapsed, detail=f"HTTP {response.status_code}: {_problem_detail(response)}"
+            CityCallStatus.ERROR,
+            elapsed,
+            detail=f"HTTP {code}: {_problem_detail(response)}",
+            http_status=code,
+            problem_type=_problem_type(response),
         )
+
+    def _filing(self, response: httpx.Response) -> Filing:
+        filing = Filing.model_validate_json(response.content)
+        if filing.insuring_city.code != self.entry.code:
+            raise ValueError(f"filing claims to be kept by city {filing.insuring_city.code}")
+        return filing
+
+    def _filing_list(self, response: httpx.Response) -> FilingList:
+        filings = FilingList.model_validate_json(response.content)
+        keepers = {filings.city.code} | {filing.insuring_city.code for filing in filings.filings}
+        if keepers != {self.entry.code}:
+            raise ValueError("filings claim to be kept by another city")
+        return filings
+
+    def _statement(self, response: httpx.Response) -> SettlementStatement:
+        statement = SettlementStatement.model_validate_json(response.content)
+        if statement.insuring_city.code != self.entry.code or statement.rules.city.code != self.entry.code:
+            raise ValueError(f"statement claims to come from city {statement.insuring_city.code}")
+        return statement
 
     def _city_rules(self, response: httpx.Response) -> CityRules:
         rules = CityRules.model_validate_json(response.content)
         if rules.city.code != self.entry.code:
             raise ValueError(f"answer claims to come from city {rules.city.code}")
         return rules
+
+    def _issued_credential(self, response: httpx.Response) -> IssuedCredential:
+        issued = IssuedCredential.model_validate_json(response.content)
+        if issued.claims.iss != self.entry.code:
+            raise ValueError(f"credential claims to come from city {issued.claims.iss}")
+        return issued
+
+    def _revocation(self, response: httpx.Response) -> CredentialRevocation:
+        revocation = CredentialRevocation.model_validate_json(response.content)
+        if revocation.issuer != self.entry.code:
+            raise ValueError(f"revocation claims to come from city {revocation.issuer}")
+        return revocation
 
     def _canonical(self, response: httpx.Response) -> PersonRecords:
         try:
@@ -190,11 +346,34 @@ def _ms_since(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
 
 
+def _transfer_slip(response: httpx.Response) -> TransferSlip:
+    return TransferSlip.model_validate_json(response.content)
+
+
+def _medical_insurance(response: httpx.Response) -> MedicalInsuranceRecord:
+    return MedicalInsuranceRecord.model_validate_json(response.content)
+
+
 def _json_object(response: httpx.Response) -> dict[str, Any]:
     body = response.json()
     if not isinstance(body, dict):
         raise ValueError("a local document must be a JSON object")
     return body
+
+
+def _compact_jws(response: httpx.Response) -> str:
+    token = response.text.strip()
+    if token.count(".") != 2:
+        raise ValueError("not a compact JWS")
+    return token
+
+
+def _problem_type(response: httpx.Response) -> str | None:
+    try:
+        body: Any = response.json()
+    except ValueError:
+        return None
+    return str(body["type"]) if isinstance(body, dict) and "type" in body else None
 
 
 def _problem_detail(response: httpx.Response) -> str:

@@ -43,6 +43,21 @@ def _listening(port: int) -> bool:
     return True
 
 
+def kill_listener(port: int) -> None:
+    """SIGTERM the process started with ``--port <port>`` (read from /proc, as pkill would)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"--port" in argv and str(port).encode() in argv[argv.index(b"--port") + 1 : argv.index(b"--port") + 2]:
+            os.kill(int(entry.name), signal.SIGTERM)
+            return
+    raise AssertionError(f"no process listens with --port {port}")
+
+
 def free_port_run(length: int) -> int:
     """The first of ``length`` consecutive free loopback ports."""
     for _ in range(200):
@@ -128,8 +143,13 @@ def test_czt_run_starts_everything_and_stops_cleanly_on_ctrl_c(data_dir: Path) -
         "--first-city-port",
         str(base + 1),
     ]
+    # Its own session, so that a failing test can kill czt run and every child it started.
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"}
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "COLUMNS": "200"},
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 90
@@ -144,11 +164,18 @@ def test_czt_run_starts_everything_and_stops_cleanly_on_ctrl_c(data_dir: Path) -
         else:
             pytest.fail("czt run did not become healthy")
         assert records_of(f"http://127.0.0.1:{base}", CHEN_JING.id_number)["430200"] == "ok"
+        # Stop one city behind czt run's back: the others keep serving, that city shows unavailable.
+        kill_listener(base + 3)
+        deadline = time.monotonic() + 30
+        while _listening(base + 3) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        statuses = records_of(f"http://127.0.0.1:{base}", CHEN_JING.id_number)
+        assert statuses == {"430100": "ok", "430200": "ok", "430300": "unavailable"}
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
     text = output.decode()
     assert process.returncode == 0, text

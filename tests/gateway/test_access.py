@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.access import decide_records_access
+from gateway.access import decide_medical_settlement, decide_records_access
 from gateway.auth.models import Principal, PrincipalKind
 from schemas.purposes import Purpose
 
@@ -39,3 +39,31 @@ def test_every_decision_names_its_rule(
     verdict = decide_records_access(principal=principal, id_number=id_number, purpose=purpose)
     assert (verdict.allowed, verdict.rule) == (allowed, rule)
     assert verdict.reason
+
+
+def _official(department: str | None, city_code: str | None) -> Principal:
+    return OFFICIAL.model_copy(update={"department": department, "city_code": city_code})
+
+
+@pytest.mark.parametrize(
+    ("principal", "allowed", "rule"),
+    [
+        (_official("medical_insurance", "430100"), True, "settlement-care-city-medical-insurance"),
+        (_official("provident_fund", "430200"), False, "settlement-by-medical-insurance"),
+        (_official("medical_insurance", None), False, "settlement-care-city"),
+        (RESIDENT, False, "settlement-by-officials"),
+        (CLIENT, False, "settlement-by-officials"),
+    ],
+)
+def test_only_a_medical_insurance_official_of_a_city_submits_claims(
+    principal: Principal, allowed: bool, rule: str
+) -> None:
+    verdict = decide_medical_settlement(principal=principal)
+    assert (verdict.allowed, verdict.rule) == (allowed, rule)
+    assert verdict.reason
+
+
+def test_residents_may_file_for_treatment_elsewhere_for_themselves_only() -> None:
+    own = decide_records_access(principal=RESIDENT, id_number=ALICE, purpose=Purpose.MEDICAL_FILING)
+    other = decide_records_access(principal=RESIDENT, id_number=BOB, purpose=Purpose.MEDICAL_FILING)
+    assert (own.allowed, other.allowed) == (True, False)
