@@ -213,7 +213,12 @@ def medical_record(stint: Stint, *, serial: int, status: EnrolmentStatus, spent_
 
 
 def fund_record(
-    stint: Stint, *, serial: int, status: FundAccountStatus, withdrawn_share: float
+    stint: Stint,
+    *,
+    serial: int,
+    status: FundAccountStatus,
+    withdrawn_share: float,
+    outstanding_loan: Decimal = Decimal("0.00"),
 ) -> ProvidentFundRecord | None:
     """One city's 公积金 account over a stint (employees only); ``withdrawn_share`` went to rent or a home."""
     if not stint.employed:
@@ -246,8 +251,21 @@ def fund_record(
         monthly_deposit=employer_amount + personal_amount,
         balance=balance,
         deposit_months=max(0, last - first + 1),
+        outstanding_loan=outstanding_loan if status in (FundAccountStatus.NORMAL, FundAccountStatus.SEALED) else 0,
     )
     return ProvidentFundRecord(account=account, deposits=deposits)
+
+
+LOAN_SHARE = 0.12
+"""Share of fund accounts with an unpaid 公积金 loan (贷款余额)."""
+
+
+def outstanding_loan(seed: int, index: int, city_code: str) -> Decimal:
+    """Drawn from a stream of its own, so that adding loans left every other draw as it was."""
+    rng = _stream(seed, index, "loan", city_code)
+    if rng.random() >= LOAN_SHARE:
+        return Decimal("0.00")
+    return to_yuan(Decimal(rng.randrange(50_000, 600_000, 100)))
 
 
 # --- talent ------------------------------------------------------------------------------------------------
@@ -489,7 +507,13 @@ class Population:
                 city=stint.city.ref,
                 person=person,
                 medical_insurance=medical_record(stint, serial=serial, status=medical_status, spent_share=spent_share),
-                provident_fund=fund_record(stint, serial=serial, status=fund_status, withdrawn_share=withdrawn_share),
+                provident_fund=fund_record(
+                    stint,
+                    serial=serial,
+                    status=fund_status,
+                    withdrawn_share=withdrawn_share,
+                    outstanding_loan=outstanding_loan(self.seed, plan.index, stint.city.code),
+                ),
                 talent=talent[stint.city.code].record(),
             )
         return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -30,6 +31,7 @@ class FundAccount(BaseModel):
     monthly_deposit: Yuan = Field(description="月缴存额 (employer + personal), yuan")
     balance: Yuan = Field(description="账户余额, yuan")
     deposit_months: int = Field(ge=0, description="累计缴存月数 in this city")
+    outstanding_loan: Yuan = Field(default=Decimal(0), ge=0, description="贷款余额: an unpaid 公积金 loan, yuan")
 
 
 class Deposit(BaseModel):

@@ -159,6 +159,11 @@ async def _check_preconditions(
     for name, account in ((source.entry.name, src_account), (destination.entry.name, dst_account)):
         if account.status is FundAccountStatus.FROZEN:
             raise TransferPreconditionFailed(f"the {name} account is frozen (冻结)")
+    if src_account.outstanding_loan > 0:
+        raise TransferPreconditionFailed(
+            f"the {source.entry.name} account has an outstanding loan of {src_account.outstanding_loan} yuan; "
+            "it must be repaid before the fund can move"
+        )
     if src_account.status is not FundAccountStatus.SEALED:
         raise TransferPreconditionFailed(
             f"the {source.entry.name} account is {src_account.status.value}; it must be sealed (封存) first"

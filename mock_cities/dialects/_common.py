@@ -101,6 +101,17 @@ class Fields:
             raise self.fail(key, f"expected an amount in yuan as a decimal string, got {value!r}")
         return to_yuan(Decimal(value))
 
+    def optional_yuan(self, key: str) -> Decimal:
+        """An amount that older payloads leave out: absent or null is zero."""
+        return Decimal("0.00") if self._absent(key) else self.yuan(key)
+
+    def optional_fen(self, key: str) -> Decimal:
+        """An amount in fen that older payloads leave out: absent or null is zero."""
+        return Decimal("0.00") if self._absent(key) else self.fen(key)
+
+    def _absent(self, key: str) -> bool:
+        return self._data.get(key) is None
+
     def fen(self, key: str) -> Decimal:
         value = self.raw(key)
         if not isinstance(value, int) or isinstance(value, bool):

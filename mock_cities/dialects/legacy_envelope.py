@@ -104,6 +104,7 @@ class Gjjzh(_Base, table=True):
     yjce: str = Field(max_length=16)
     zhye: str = Field(max_length=16)
     jcys: str = Field(max_length=6)
+    dkye: str = Field(default="0.00", max_length=16)  # 贷款余额
 
 
 class Gjjjc(_Base, table=True):
@@ -207,6 +208,7 @@ class LegacyEnvelope:
                     "yjce": yuan_text(a.monthly_deposit),
                     "zhye": yuan_text(a.balance),
                     "jcys": str(a.deposit_months),
+                    "dkye": yuan_text(a.outstanding_loan),
                 }
             ]
             rows[Gjjjc.__tablename__] = [
@@ -289,6 +291,7 @@ class LegacyEnvelope:
                 "yjce": zh.yjce,
                 "zhye": zh.zhye,
                 "jcys": zh.jcys,
+                "dkye": zh.dkye,
                 "jcjl": [{"ny": j.ny, "dwjc": j.dwjc, "grjc": j.grjc} for j in jc],
             },
             "zsxx": [{"zsbh": z.zsbh, "zymc": z.zymc, "dj": z.dj, "fzrq": z.fzrq, "fzjg": z.fzjg} for z in zs],
@@ -361,6 +364,7 @@ def _fund(gjj: Fields) -> ProvidentFundRecord:
         monthly_deposit=gjj.yuan("yjce"),
         balance=gjj.yuan("zhye"),
         deposit_months=gjj.digits("jcys"),
+        outstanding_loan=gjj.optional_yuan("dkye"),
     )
     deposits = [
         build(

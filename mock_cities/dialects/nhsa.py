@@ -112,6 +112,7 @@ class HfAcct(_Base, table=True):
     mon_dpst_amt: int
     balc: int
     dpst_mons: int
+    loan_balc: int = 0
 
 
 class HfDpstD(_Base, table=True):
@@ -221,6 +222,7 @@ class Nhsa:
                     "mon_dpst_amt": yuan_to_fen(a.monthly_deposit),
                     "balc": yuan_to_fen(a.balance),
                     "dpst_mons": a.deposit_months,
+                    "loan_balc": yuan_to_fen(a.outstanding_loan),
                 }
             ]
             rows[HfDpstD.__tablename__] = [
@@ -323,6 +325,7 @@ class Nhsa:
                     "mon_dpst_amt": acct.mon_dpst_amt,
                     "balc": acct.balc,
                     "dpst_mons": acct.dpst_mons,
+                    "loan_balc": acct.loan_balc,
                 }
             ],
             "dpstinfo": [{"ym": d.ym, "emp_dpst_amt": d.emp_dpst_amt, "psn_dpst_amt": d.psn_dpst_amt} for d in dpst],
@@ -433,6 +436,7 @@ def _fund(out: Fields) -> ProvidentFundRecord | None:
         monthly_deposit=acct.fen("mon_dpst_amt"),
         balance=acct.fen("balc"),
         deposit_months=acct.integer("dpst_mons"),
+        outstanding_loan=acct.optional_fen("loan_balc"),
     )
     deposits = [
         build(

@@ -105,6 +105,7 @@ class FundAccountRow(_Base, table=True):
     monthly_deposit: Decimal = Field(max_digits=14, decimal_places=2)
     balance: Decimal = Field(max_digits=14, decimal_places=2)
     deposit_months: int
+    loan_balance: Decimal = Field(default=Decimal(0), max_digits=14, decimal_places=2)
 
 
 class DepositRow(_Base, table=True):
@@ -205,6 +206,7 @@ class RestCamel:
                     "monthly_deposit": a.monthly_deposit,
                     "balance": a.balance,
                     "deposit_months": a.deposit_months,
+                    "loan_balance": a.outstanding_loan,
                 }
             ]
             rows[DepositRow.__tablename__] = [
@@ -316,6 +318,7 @@ class RestCamel:
                     "monthlyDeposit": yuan_text(account.monthly_deposit),
                     "balance": yuan_text(account.balance),
                     "depositMonths": account.deposit_months,
+                    "outstandingLoan": yuan_text(account.loan_balance),
                 },
                 "deposits": [
                     {
@@ -415,6 +418,7 @@ def _fund(fund: Fields) -> ProvidentFundRecord:
         monthly_deposit=a.yuan("monthlyDeposit"),
         balance=a.yuan("balance"),
         deposit_months=a.integer("depositMonths"),
+        outstanding_loan=a.optional_yuan("outstandingLoan"),
     )
     deposits = [
         build(

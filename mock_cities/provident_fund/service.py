@@ -82,6 +82,8 @@ def reserve(
         raise TransferRefused(f"the {city.name} account is frozen (冻结)")
     if account.status is not FundAccountStatus.SEALED:
         raise TransferRefused(f"the {city.name} account is {account.status.value}; it must be sealed (封存) first")
+    if account.outstanding_loan > 0:
+        raise TransferRefused(f"the {city.name} account has an outstanding loan of {account.outstanding_loan} yuan")
     active = session.exec(
         select(TransferLedger).where(
             TransferLedger.id_number == id_number,

@@ -81,6 +81,16 @@ def loan_eligibility(
         )
     )
 
+    loans = {code: account.outstanding_loan for code, account in accounts.items() if account.outstanding_loan > 0}
+    checks.append(
+        RuleCheck(
+            rule="no-outstanding-loan",
+            description="无未结清的公积金贷款 (no unpaid provident-fund loan in any city)",
+            met=not loans,
+            figures={f"loan_{code}": str(amount) for code, amount in sorted(loans.items())} or {"loans": "none"},
+        )
+    )
+
     months = {code: account.deposit_months for code, account in accounts.items()}
     total_months = sum(months.values())
     checks.append(

@@ -170,6 +170,25 @@ async def test_preconditions_are_refused_with_a_reason(
     assert says in response.json()["detail"]
 
 
+async def test_an_unpaid_loan_keeps_the_fund_where_it_is(bank: Bank, bank_world: tuple[World, AsyncExitStack]) -> None:
+    world, _ = bank_world
+    indebted = next(
+        (id_number, source, destination)
+        for id_number, source, destination in movable(bank)
+        if bank.accounts(id_number)[source].outstanding_loan > 0
+    )
+    id_number, source, destination = indebted
+    token = await login(world.client, id_number)
+    response = await world.client.post(
+        "/v1/provident-fund/transfers",
+        json={"source_city": source, "destination_city": destination},
+        headers=bearer(token),
+    )
+    assert response.status_code == 409
+    assert "outstanding loan" in response.json()["detail"]
+    assert bank.accounts(id_number)[source].status is FundAccountStatus.SEALED
+
+
 async def test_only_the_resident_or_the_destination_fund_centre_may_start_one(
     bank_world: tuple[World, AsyncExitStack],
 ) -> None:

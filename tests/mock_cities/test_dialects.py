@@ -239,6 +239,7 @@ def test_rest_camel_payload_maps_to_canonical() -> None:
     assert records.provident_fund is not None
     assert records.provident_fund.account.status is FundAccountStatus.NORMAL
     assert records.provident_fund.account.monthly_deposit == Decimal("2188.80")
+    assert records.provident_fund.account.outstanding_loan == Decimal("185000.00")
     assert records.provident_fund.deposits[-1].personal_amount == Decimal("1094.40")
     certificate = records.talent.skill_certificates[0]
     assert (certificate.occupation, certificate.level) == ("电工", 3)
@@ -496,3 +497,19 @@ def test_the_registry_serves_these_dialects() -> None:
     for name, dialect in DIALECTS.items():
         assert get_dialect(name) is dialect
         assert dialect.name == name
+
+
+@pytest.mark.parametrize(
+    ("dialect", "path"),
+    [("rest_camel", ("housingFund", "account", "outstandingLoan")), ("nhsa", ("output", "hfinfo", 0, "loan_balc"))],
+)
+def test_a_payload_from_before_loans_were_reported_reads_as_no_loan(dialect: str, path: tuple[object, ...]) -> None:
+    payload = load_payload(dialect)
+    holder = payload
+    for step in path[:-1]:
+        holder = holder[step]  # type: ignore[index]
+    del holder[path[-1]]  # type: ignore[arg-type]
+    module = {"rest_camel": rest_camel, "nhsa": nhsa}[dialect]
+    records = module.DIALECT.to_canonical(payload, city=CITIES[dialect])
+    assert records.provident_fund is not None
+    assert records.provident_fund.account.outstanding_loan == Decimal("0.00")

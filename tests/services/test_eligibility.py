@@ -92,3 +92,13 @@ def test_a_gap_in_the_last_six_months_is_named() -> None:
     recent = next(c for c in result.checks if c.rule == "continuous-recent-deposits")
     assert not recent.met
     assert recent.figures["missing"] == "2026-08,2026-09"
+
+
+def test_an_unpaid_loan_anywhere_blocks_a_new_one() -> None:
+    indebted = holding("zhuzhou", FundAccountStatus.SEALED, 30, "20000", last=40)
+    indebted.record.account.outstanding_loan = Decimal("150000.00")
+    holdings = [holding("changsha", FundAccountStatus.NORMAL, 40, "40000", last=0), indebted]
+    result = loan_eligibility(lending_city=CHANGSHA.ref, rules=CHANGSHA.provident_fund, holdings=holdings)
+    loan = next(c for c in result.checks if c.rule == "no-outstanding-loan")
+    assert not loan.met and loan.figures == {"loan_430200": "150000.00"}
+    assert not result.eligible
