@@ -30,7 +30,7 @@ from gateway.credentials.service import (
     UsageCodeWrongPurpose,
 )
 from gateway.db import metadata
-from gateway.exchange.registry import CityRegistry
+from gateway.exchange.registry import CityNotInRegistry, CityRegistry
 from gateway.exchange.tokens import ServiceTokenMinter
 from gateway.medical_insurance.router import router as medical_insurance_router
 from gateway.medical_insurance.service import FilingNotFound, FilingRejected, MedicalConflict, NotInsured
@@ -44,7 +44,7 @@ from gateway.provident_fund.transfers import (
 )
 from gateway.records.router import health_router
 from gateway.records.router import router as records_router
-from gateway.records.service import CityCallFailed, CityNotInRegistry, ResidentNotFound
+from gateway.records.service import CityCallFailed, ResidentNotFound
 from gateway.settings import GatewaySettings
 from gateway.talent.router import router as talent_router
 from schemas.problems import ProblemType

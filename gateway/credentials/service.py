@@ -119,13 +119,6 @@ def _service_token(minter: ServiceTokenMinter, client: CityClient, *, principal:
     )
 
 
-def _require_client(registry: CityRegistry, city_code: str) -> CityClient:
-    client = registry.client_for(city_code)
-    if client is None:
-        raise records_service.CityNotInRegistry(f"no city with code {city_code} in the registry")
-    return client
-
-
 def _failed(client: CityClient, status: CityCallStatus, detail: str | None) -> records_service.CityCallFailed:
     return records_service.CityCallFailed(f"{client.entry.name} ({client.entry.code}): {status} — {detail}")
 
@@ -141,7 +134,7 @@ async def obtain_credential(
     """A credential the city signs on one of the signed-in resident's own records there."""
     if principal.kind is not PrincipalKind.RESIDENT:
         raise AccessDenied("credentials are issued to residents, on their own records")
-    client = _require_client(registry, order.city_code)
+    client = registry.require(order.city_code)
     token = _service_token(minter, client, principal=principal, purpose=Purpose.SELF_SERVICE)
     outcome = await client.issue_credential(
         id_number=principal.subject, request=order.request(), service_token=token, request_id=request_id
@@ -211,7 +204,7 @@ async def revoke_credential(
     """Have the official's own city revoke a credential it issued (no other city's official can)."""
     if principal.kind is not PrincipalKind.OFFICIAL or principal.city_code is None:
         raise AccessDenied("only an official of the issuing city may revoke a credential")
-    client = _require_client(registry, principal.city_code)
+    client = registry.require(principal.city_code)
     token = _service_token(minter, client, principal=principal, purpose=Purpose.CASE_HANDLING)
     outcome = await client.revoke_credential(jti=jti, request=request, service_token=token, request_id=request_id)
     if outcome.status is CityCallStatus.NOT_FOUND:

@@ -318,6 +318,10 @@ class CityClient:
         return CityHealth(city=self.entry.ref, status=status, elapsed_ms=_ms_since(started), url=self.entry.url)
 
 
+class CityNotInRegistry(Exception):
+    """The city code names no city the gateway knows."""
+
+
 class CityRegistry:
     """Every city the gateway knows, from configuration; the clients live as long as the app."""
 
@@ -336,6 +340,13 @@ class CityRegistry:
 
     def client_for(self, city_code: str) -> CityClient | None:
         return next((client for client in self.clients if client.entry.code == city_code), None)
+
+    def require(self, city_code: str) -> CityClient:
+        """The city's client; :class:`CityNotInRegistry` when the code names no configured city."""
+        client = self.client_for(city_code)
+        if client is None:
+            raise CityNotInRegistry(f"no city with code {city_code} in the registry")
+        return client
 
     async def aclose(self) -> None:
         for client in self.clients:

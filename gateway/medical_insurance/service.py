@@ -22,9 +22,9 @@ from pydantic import BaseModel, Field
 
 from gateway.access import AccessDenied, decide_medical_settlement
 from gateway.auth.models import Principal
-from gateway.exchange.registry import CityClient, CityOutcome, CityRegistry
+from gateway.exchange.registry import CityClient, CityNotInRegistry, CityOutcome, CityRegistry
 from gateway.exchange.tokens import ServiceTokenMinter
-from gateway.records.service import CityCallFailed, CityNotInRegistry, ResidentNotFound, authorize
+from gateway.records.service import CityCallFailed, ResidentNotFound, authorize
 from schemas.cities import CityCallStatus, CityRef
 from schemas.idcard import IdNumber
 from schemas.medical_insurance import (

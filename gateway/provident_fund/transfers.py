@@ -40,7 +40,7 @@ from gateway.provident_fund.models import (
     TransferState,
     TransferView,
 )
-from gateway.records.service import CityCallFailed, CityNotInRegistry
+from gateway.records.service import CityCallFailed
 from schemas.cities import CityCallStatus
 from schemas.idcard import validate_id_number
 from schemas.problems import ProblemType
@@ -106,7 +106,7 @@ async def start_transfer(
     id_number = authorize_transfer(principal=principal, request=request)
     if request.source_city == request.destination_city:
         raise InvalidTransfer("source_city and destination_city are the same city")
-    source, destination = _client(ctx, request.source_city), _client(ctx, request.destination_city)
+    source, destination = ctx.registry.require(request.source_city), ctx.registry.require(request.destination_city)
     decision_id = uuid.uuid4().hex
     await _check_preconditions(ctx, source, destination, principal, id_number, decision_id, request_id)
     transfer = FundTransfer(
@@ -359,13 +359,6 @@ def _decide(
 
 def _why(outcome: CityOutcome[TransferSlip]) -> str:
     return f"{outcome.status}" + (f" — {outcome.detail}" if outcome.detail else "")
-
-
-def _client(ctx: TransferContext, city_code: str) -> CityClient:
-    client = ctx.registry.client_for(city_code)
-    if client is None:
-        raise CityNotInRegistry(f"no city with code {city_code} in the registry")
-    return client
 
 
 # --- the gateway's own bookkeeping (sync: run in the thread pool) -------------------------------------------

@@ -23,10 +23,6 @@ class ResidentNotFound(Exception):
     """No city holds any record on this ID number."""
 
 
-class CityNotInRegistry(Exception):
-    """The city code names no city the gateway knows."""
-
-
 class CityCallFailed(Exception):
     """A single-city request could not be answered because the city failed (timeout, unavailable, error)."""
 
@@ -37,6 +33,28 @@ def authorize(*, principal: Principal, id_number: str, purpose: Purpose) -> str:
     if not verdict.allowed:
         raise AccessDenied(f"{verdict.reason} (rule {verdict.rule})")
     return uuid.uuid4().hex
+
+
+def authorized_call(
+    *,
+    registry: CityRegistry,
+    minter: ServiceTokenMinter,
+    principal: Principal,
+    id_number: str,
+    city_code: str,
+    purpose: Purpose,
+) -> tuple[CityClient, str]:
+    """The one city to call and the service token to call it with, once access is decided."""
+    client = registry.require(city_code)
+    decision_id = authorize(principal=principal, id_number=id_number, purpose=purpose)
+    token = minter.mint(
+        city_code=city_code,
+        subject=principal.subject,
+        client_id=principal.client_id,
+        purpose=purpose,
+        decision_id=decision_id,
+    )
+    return client, token
 
 
 async def fetch_person_records(
@@ -93,16 +111,8 @@ async def fetch_local_document(
     request_id: str,
 ) -> LocalDocumentResponse:
     """One city's records on ``id_number`` in that city's own dialect, to set beside the canonical form."""
-    client = registry.client_for(city_code)
-    if client is None:
-        raise CityNotInRegistry(f"no city with code {city_code} in the registry")
-    decision_id = authorize(principal=principal, id_number=id_number, purpose=purpose)
-    token = minter.mint(
-        city_code=city_code,
-        subject=principal.subject,
-        client_id=principal.client_id,
-        purpose=purpose,
-        decision_id=decision_id,
+    client, token = authorized_call(
+        registry=registry, minter=minter, principal=principal, id_number=id_number, city_code=city_code, purpose=purpose
     )
     outcome = await client.local_document(id_number=id_number, service_token=token, request_id=request_id)
     if outcome.status is CityCallStatus.NOT_FOUND:
@@ -123,16 +133,8 @@ async def fetch_records_and_rules(
     request_id: str,
 ) -> tuple[RecordsResponse, CityRules]:
     """Every city's records and one city's rules, fetched at once: what a cross-city decision needs."""
-    client = registry.client_for(city_code)
-    if client is None:
-        raise CityNotInRegistry(f"no city with code {city_code} in the registry")
-    decision_id = authorize(principal=principal, id_number=id_number, purpose=purpose)
-    token = minter.mint(
-        city_code=city_code,
-        subject=principal.subject,
-        client_id=principal.client_id,
-        purpose=purpose,
-        decision_id=decision_id,
+    client, token = authorized_call(
+        registry=registry, minter=minter, principal=principal, id_number=id_number, city_code=city_code, purpose=purpose
     )
     async with asyncio.TaskGroup() as group:
         records = group.create_task(
