@@ -88,6 +88,27 @@ class World:
     cities: dict[str, FastAPI]
     client: httpx.AsyncClient
     transports: dict[str, httpx.AsyncBaseTransport]
+    entries: list[CityEntry]
+    gateway_database_url: str
+    signing_key: SigningKey
+
+    async def another_gateway(
+        self,
+        stack: AsyncExitStack,
+        *,
+        transports: dict[str, httpx.AsyncBaseTransport] | None = None,
+        entries: list[CityEntry] | None = None,
+        cities: dict[str, FastAPI] | None = None,
+    ) -> World:
+        """A second gateway over the same running cities and database, with other transports, entries or cities."""
+        return await start_gateway(
+            stack=stack,
+            city_apps=cities or self.cities,
+            entries=entries or self.entries,
+            gateway_database_url=self.gateway_database_url,
+            signing_key=self.signing_key,
+            transports=transports,
+        )
 
 
 def city_app(profile: CityProfile, url: str, key: SigningKey, *, profile_ref: str | None = None) -> FastAPI:
@@ -121,7 +142,15 @@ async def start_gateway(
     client = await stack.enter_async_context(
         httpx.AsyncClient(transport=httpx.ASGITransport(app=gateway), base_url="http://gateway.test")
     )
-    return World(gateway=gateway, cities=city_apps, client=client, transports=city_transports)
+    return World(
+        gateway=gateway,
+        cities=city_apps,
+        client=client,
+        transports=city_transports,
+        entries=entries,
+        gateway_database_url=gateway_database_url,
+        signing_key=signing_key,
+    )
 
 
 @pytest.fixture

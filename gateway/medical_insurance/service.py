@@ -200,9 +200,11 @@ async def enrolment_view(
     )
 
 
-async def _insuring_client(
-    *, registry: CityRegistry, minter: ServiceTokenMinter, principal: Principal, decision_id: str, request_id: str
-) -> CityClient:
+async def _filing_call(
+    *, registry: CityRegistry, minter: ServiceTokenMinter, principal: Principal, request_id: str
+) -> tuple[CityClient, str]:
+    """For the resident's own filings: the insuring city, and a service token to call it with."""
+    decision_id = authorize(principal=principal, id_number=principal.subject, purpose=Purpose.MEDICAL_FILING)
     lookup = await _enrolments(
         registry=registry,
         minter=minter,
@@ -212,7 +214,9 @@ async def _insuring_client(
         decision_id=decision_id,
         request_id=request_id,
     )
-    return _insuring_city(lookup)
+    insuring = _insuring_city(lookup)
+    token = _token(minter, insuring, principal=principal, purpose=Purpose.MEDICAL_FILING, decision_id=decision_id)
+    return insuring, token
 
 
 async def create_filing(
@@ -227,10 +231,7 @@ async def create_filing(
     care = registry.client_for(request.care_city_code)
     if care is None:
         raise FilingRejected(f"body.care_city_code: no city {request.care_city_code} in the registry")
-    decision_id = authorize(principal=principal, id_number=principal.subject, purpose=Purpose.MEDICAL_FILING)
-    insuring = await _insuring_client(
-        registry=registry, minter=minter, principal=principal, decision_id=decision_id, request_id=request_id
-    )
+    insuring, token = await _filing_call(registry=registry, minter=minter, principal=principal, request_id=request_id)
     if insuring is care:
         raise FilingRejected(
             f"body.care_city_code: you are insured in {care.entry.name} itself; treatment there needs no filing"
@@ -241,7 +242,6 @@ async def create_filing(
         valid_from=request.valid_from,
         valid_to=request.valid_to,
     )
-    token = _token(minter, insuring, principal=principal, purpose=Purpose.MEDICAL_FILING, decision_id=decision_id)
     outcome = await insuring.file_treatment(
         id_number=principal.subject, application=application, service_token=token, request_id=request_id
     )
@@ -253,11 +253,7 @@ async def list_filings(
     *, registry: CityRegistry, minter: ServiceTokenMinter, principal: Principal, request_id: str
 ) -> FilingsResponse:
     """The resident's filings, from the insuring city."""
-    decision_id = authorize(principal=principal, id_number=principal.subject, purpose=Purpose.MEDICAL_FILING)
-    insuring = await _insuring_client(
-        registry=registry, minter=minter, principal=principal, decision_id=decision_id, request_id=request_id
-    )
-    token = _token(minter, insuring, principal=principal, purpose=Purpose.MEDICAL_FILING, decision_id=decision_id)
+    insuring, token = await _filing_call(registry=registry, minter=minter, principal=principal, request_id=request_id)
     outcome = await insuring.treatment_filings(id_number=principal.subject, service_token=token, request_id=request_id)
     not_insured = NotInsured(f"no medical-insurance enrolment in {insuring.entry.name} any more")
     filings = _answer(outcome, insuring, not_found=not_insured, write=False)
@@ -268,11 +264,7 @@ async def cancel_filing(
     *, registry: CityRegistry, minter: ServiceTokenMinter, principal: Principal, filing_id: str, request_id: str
 ) -> Filing:
     """Cancel one of the resident's filings in the insuring city (idempotent)."""
-    decision_id = authorize(principal=principal, id_number=principal.subject, purpose=Purpose.MEDICAL_FILING)
-    insuring = await _insuring_client(
-        registry=registry, minter=minter, principal=principal, decision_id=decision_id, request_id=request_id
-    )
-    token = _token(minter, insuring, principal=principal, purpose=Purpose.MEDICAL_FILING, decision_id=decision_id)
+    insuring, token = await _filing_call(registry=registry, minter=minter, principal=principal, request_id=request_id)
     outcome = await insuring.cancel_filing(
         id_number=principal.subject, filing_id=filing_id, service_token=token, request_id=request_id
     )

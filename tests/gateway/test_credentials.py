@@ -50,7 +50,7 @@ from schemas.credentials import (
 )
 from schemas.purposes import Purpose
 from schemas.talent import SkillCertificate
-from tests.conftest import World, bearer, login, start_gateway
+from tests.conftest import World, bearer, login
 from tests.gateway.faults import DeadCity
 
 LIU_YANG, CHEN_JING = (next(p for p in PERSONAS if p.key == k) for k in ("liu-yang", "chen-jing"))
@@ -458,18 +458,12 @@ async def test_only_the_issuing_citys_official_can_revoke_and_then_it_is_revoked
 
 
 async def test_a_revocation_reaches_a_caching_verifier_once_its_cache_time_is_over(
-    world: World, city_entries: list[CityEntry], signing_key: SigningKey, monkeypatch: pytest.MonkeyPatch
+    world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     issued = await obtain(world.client, await login(world.client, LIU_YANG.id_number))
     monkeypatch.setenv("CZT_GATEWAY_STATUS_LIST_TTL_S", "3600")
     async with AsyncExitStack() as stack:
-        caching = await start_gateway(
-            stack=stack,
-            city_apps=world.cities,
-            entries=city_entries,
-            gateway_database_url=str(world.gateway.state.settings.database_url),
-            signing_key=signing_key,
-        )
+        caching = await world.another_gateway(stack)
         verifier = await login(caching.client, "cs-ybj-zhou", DEMO_OFFICIAL_PASSWORD)
         assert (await verify(caching.client, verifier, issued["credential"]))["valid"] is True
         # 株洲 revokes through the gateway the test world runs (status lists uncached there).
@@ -485,20 +479,13 @@ async def test_a_revocation_reaches_a_caching_verifier_once_its_cache_time_is_ov
 
 @pytest.mark.parametrize("pinned", [True, False], ids=["pinned-keys", "fetched-keys"])
 async def test_an_unreachable_issuer_means_the_status_is_unknown_not_valid(
-    world: World, city_entries: list[CityEntry], signing_key: SigningKey, pinned: bool
+    world: World, city_entries: list[CityEntry], pinned: bool
 ) -> None:
     issued = await obtain(world.client, await login(world.client, LIU_YANG.id_number))
     jwks = zhuzhou_key(world).jwks() if pinned else None
     entries = [e.model_copy(update={"jwks": jwks}) if e.code == ZHUZHOU else e for e in city_entries]
     async with AsyncExitStack() as stack:
-        cut_off = await start_gateway(
-            stack=stack,
-            city_apps=world.cities,
-            entries=entries,
-            gateway_database_url=str(world.gateway.state.settings.database_url),
-            signing_key=signing_key,
-            transports={ZHUZHOU: DeadCity()},
-        )
+        cut_off = await world.another_gateway(stack, transports={ZHUZHOU: DeadCity()}, entries=entries)
         verifier = await login(cut_off.client, "cs-ybj-zhou", DEMO_OFFICIAL_PASSWORD)
         result = await verify(cut_off.client, verifier, issued["credential"])
     assert (result["valid"], result["reason"], result["claims"]) == (False, "issuer_unreachable", None)

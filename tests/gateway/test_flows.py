@@ -5,11 +5,9 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 from decimal import Decimal
 
-from commons.keys import SigningKey
 from gateway.auth.demo import DEMO_OFFICIAL_PASSWORD
-from gateway.settings import CityEntry
 from mock_cities.personas import PERSONAS
-from tests.conftest import World, bearer, login, start_gateway
+from tests.conftest import World, bearer, login
 from tests.gateway.faults import DeadCity
 
 LIU_YANG, CHEN_JING = (next(p for p in PERSONAS if p.key == k) for k in ("liu-yang", "chen-jing"))
@@ -67,18 +65,9 @@ async def test_eligibility_errors_are_problems(world: World) -> None:
     assert forbidden.status_code == 403
 
 
-async def test_a_dead_city_leaves_the_answer_incomplete_not_broken(
-    world: World, city_entries: list[CityEntry], signing_key: SigningKey
-) -> None:
+async def test_a_dead_city_leaves_the_answer_incomplete_not_broken(world: World) -> None:
     async with AsyncExitStack() as stack:
-        degraded = await start_gateway(
-            stack=stack,
-            city_apps=world.cities,
-            entries=city_entries,
-            gateway_database_url=str(world.gateway.state.settings.database_url),
-            signing_key=signing_key,
-            transports={"430200": DeadCity()},
-        )
+        degraded = await world.another_gateway(stack, transports={"430200": DeadCity()})
         token = await login(degraded.client, LIU_YANG.id_number)
         body = (
             await degraded.client.get(

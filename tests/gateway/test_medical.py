@@ -16,15 +16,13 @@ from typing import Any
 import httpx
 from sqlmodel import Session
 
-from commons.keys import SigningKey
 from gateway.auth.demo import DEMO_OFFICIAL_PASSWORD
 from gateway.auth.models import OfficialAccount
 from gateway.auth.passwords import hash_password
-from gateway.settings import CityEntry
 from mock_cities.personas import PERSONAS
 from mock_cities.population import Population
 from schemas.idcard import make_id_number
-from tests.conftest import World, bearer, login, start_gateway
+from tests.conftest import World, bearer, login
 from tests.gateway.faults import DeadCity
 
 LIU_YANG, WANG_XIUYING, CHEN_JING = (
@@ -288,22 +286,13 @@ async def test_bad_claims_are_problems_naming_the_field(world: World, population
     assert not_insured.status_code == 409 and not_insured.json()["type"] == "urn:czt:problem:not-insured"
 
 
-async def test_the_insuring_city_down_is_a_clear_502_and_charges_nothing(
-    world: World, city_entries: list[CityEntry], signing_key: SigningKey
-) -> None:
+async def test_the_insuring_city_down_is_a_clear_502_and_charges_nothing(world: World) -> None:
     chen = await resident(world.client, CHEN_JING.id_number)
     before = await changsha_balance(world.client, chen)
     await official(world, XIANGTAN_CLERK)
     body = claim(CHEN_JING.id_number, "2019-12-12")
     async with AsyncExitStack() as stack:
-        degraded = await start_gateway(
-            stack=stack,
-            city_apps=world.cities,
-            entries=city_entries,
-            gateway_database_url=str(world.gateway.state.settings.database_url),
-            signing_key=signing_key,
-            transports={"430100": DeadCity()},
-        )
+        degraded = await world.another_gateway(stack, transports={"430100": DeadCity()})
         clerk = bearer(await login(degraded.client, XIANGTAN_CLERK, DEMO_OFFICIAL_PASSWORD))
         failed = await degraded.client.post(CLAIMS, json=body, headers=clerk)
     assert failed.status_code == 502
@@ -313,22 +302,13 @@ async def test_the_insuring_city_down_is_a_clear_502_and_charges_nothing(
     assert await changsha_balance(world.client, chen) == before
 
 
-async def test_a_lost_answer_is_a_502_and_the_retry_returns_the_one_charge(
-    world: World, city_entries: list[CityEntry], signing_key: SigningKey
-) -> None:
+async def test_a_lost_answer_is_a_502_and_the_retry_returns_the_one_charge(world: World) -> None:
     chen = await resident(world.client, CHEN_JING.id_number)
     before = await changsha_balance(world.client, chen)
     clerk = await official(world, XIANGTAN_CLERK)
     body = claim(CHEN_JING.id_number, "2020-11-11")
     async with AsyncExitStack() as stack:
-        flaky = await start_gateway(
-            stack=stack,
-            city_apps=world.cities,
-            entries=city_entries,
-            gateway_database_url=str(world.gateway.state.settings.database_url),
-            signing_key=signing_key,
-            transports={"430100": AnswerLost(world.transports["430100"])},
-        )
+        flaky = await world.another_gateway(stack, transports={"430100": AnswerLost(world.transports["430100"])})
         lost = await flaky.client.post(CLAIMS, json=body, headers=clerk)
     assert lost.status_code == 502
     assert "retry with the same id" in lost.json()["detail"]

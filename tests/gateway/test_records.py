@@ -19,7 +19,7 @@ from mock_cities.personas import PERSONAS
 from mock_cities.population import build_population
 from mock_cities.profiles import CityProfile, load_profile
 from mock_cities.seed import seed_city
-from tests.conftest import SEED, World, bearer, city_app, city_url, login, start_cities, start_gateway
+from tests.conftest import SEED, World, bearer, city_app, city_url, login, start_cities
 from tests.databases import TestDatabases
 from tests.gateway.faults import BrokenCity, DeadCity, Recording, SlowCity
 
@@ -67,19 +67,10 @@ async def test_mover_has_a_sealed_account_in_the_old_city_and_an_active_one_in_t
     assert body["complete"] is True
 
 
-async def test_request_id_and_service_token_reach_every_city(
-    world: World, city_entries: list[CityEntry], signing_key: SigningKey
-) -> None:
+async def test_request_id_and_service_token_reach_every_city(world: World, signing_key: SigningKey) -> None:
     recorders = {code: Recording(transport) for code, transport in world.transports.items()}
     async with AsyncExitStack() as stack:
-        recorded = await start_gateway(
-            stack=stack,
-            city_apps=world.cities,
-            entries=city_entries,
-            gateway_database_url=str(world.gateway.state.settings.database_url),
-            signing_key=signing_key,
-            transports=dict(recorders),
-        )
+        recorded = await world.another_gateway(stack, transports=dict(recorders))
         token = await login(recorded.client, LIU_YANG.id_number)
         response = await recorded.client.get("/v1/me/records", headers={**bearer(token), "X-Request-ID": "demo-req-42"})
     assert response.headers["X-Request-ID"] == "demo-req-42"
@@ -113,21 +104,13 @@ async def test_request_id_and_service_token_reach_every_city(
 async def test_a_failing_city_degrades_the_answer_and_never_breaks_it(
     world: World,
     city_entries: list[CityEntry],
-    signing_key: SigningKey,
     transport: httpx.AsyncBaseTransport,
     status: str,
     health_status: str,
 ) -> None:
     entries = [e.model_copy(update={"timeout_s": 0.5}) if e.code == "430300" else e for e in city_entries]
     async with AsyncExitStack() as stack:
-        degraded = await start_gateway(
-            stack=stack,
-            city_apps=world.cities,
-            entries=entries,
-            gateway_database_url=str(world.gateway.state.settings.database_url),
-            signing_key=signing_key,
-            transports={"430300": transport},
-        )
+        degraded = await world.another_gateway(stack, transports={"430300": transport}, entries=entries)
         token = await login(degraded.client, CHEN_JING.id_number)
         response = await degraded.client.get("/v1/me/records", headers=bearer(token))
         health = (await degraded.client.get("/v1/health")).json()
@@ -232,12 +215,8 @@ async def test_a_fourth_city_joins_by_configuration_alone(
     yueyang_app = city_app(yueyang, url, signing_key, profile_ref=str(YUEYANG_PROFILE))
     async with AsyncExitStack() as stack:
         await start_cities(stack, {yueyang.code: yueyang_app})
-        bigger = await start_gateway(
-            stack=stack,
-            city_apps={**world.cities, yueyang.code: yueyang_app},
-            entries=[*city_entries, entry],
-            gateway_database_url=str(world.gateway.state.settings.database_url),
-            signing_key=signing_key,
+        bigger = await world.another_gateway(
+            stack, entries=[*city_entries, entry], cities={**world.cities, yueyang.code: yueyang_app}
         )
         token = await login(bigger.client, "cs-ybj-zhou", DEMO_OFFICIAL_PASSWORD)
         records = await bigger.client.get(
@@ -280,9 +259,7 @@ async def test_three_local_dialects_behind_one_canonical_form(world: World) -> N
     assert xiangtan["document"]["data"]["xm"] == CHEN_JING.name
 
 
-async def test_local_view_errors_are_problems(
-    world: World, city_entries: list[CityEntry], signing_key: SigningKey
-) -> None:
+async def test_local_view_errors_are_problems(world: World) -> None:
     token = await login(world.client, LIU_YANG.id_number)
     not_held = await world.client.get("/v1/me/records/430300/local", headers=bearer(token))
     assert not_held.status_code == 404
@@ -294,14 +271,7 @@ async def test_local_view_errors_are_problems(
     assert malformed.json()["invalid-params"][0]["name"] == "path.city_code"
 
     async with AsyncExitStack() as stack:
-        degraded = await start_gateway(
-            stack=stack,
-            city_apps=world.cities,
-            entries=city_entries,
-            gateway_database_url=str(world.gateway.state.settings.database_url),
-            signing_key=signing_key,
-            transports={"430100": DeadCity()},
-        )
+        degraded = await world.another_gateway(stack, transports={"430100": DeadCity()})
         token = await login(degraded.client, LIU_YANG.id_number)
         dead = await degraded.client.get("/v1/me/records/430100/local", headers=bearer(token))
     assert dead.status_code == 502

@@ -350,14 +350,7 @@ async def test_two_hundred_transfers_under_faults_and_crashes_conserve_money(
 
         # A restarted gateway — a new app over the same database — still under faults for a while,
         # then on a healthy network, resumes whatever the first one left unfinished.
-        restarted = await start_gateway(
-            stack=stack,
-            city_apps=apps,
-            entries=entries,
-            gateway_database_url=bank.gateway_url,
-            signing_key=signing_key,
-            transports=dict(chaos),
-        )
+        restarted = await first.another_gateway(stack, transports=dict(chaos))
         for rate in (0.3, 0.3, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0):
             for transport in chaos.values():
                 transport.rate = rate
