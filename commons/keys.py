@@ -87,3 +87,15 @@ class SigningKey:
             options={"require_exp": True, "require_iat": True, "require_sub": True, "leeway": 5},
         )
         return claims
+
+
+def load_or_create_secret(path: Path, *, size: int = 32) -> bytes:
+    """The random secret at ``path`` (e.g. the gateway's pseudonym key), made there mode 0600 on first use."""
+    if path.exists():
+        return path.read_bytes()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    secret = os.urandom(size)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(secret)
+    return secret

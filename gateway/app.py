@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from commons.db import make_engine
-from commons.keys import SigningKey
+from commons.keys import SigningKey, load_or_create_secret
 from commons.logs import configure_logging
 from commons.problems import ProblemSpec, install_problem_handlers
 from commons.request_id import RequestIdMiddleware
@@ -119,6 +119,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.signing_key = key
+    app.state.hash_key = load_or_create_secret(settings.resolved_pseudonym_key_file)
     app.state.minter = ServiceTokenMinter(key, issuer=settings.issuer, ttl_s=settings.service_token_ttl_s)
     app.state.status_lists = StatusListCache(ttl_s=settings.status_list_ttl_s)
     app.add_middleware(RequestIdMiddleware)

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from commons.keys import SigningKey
 from gateway.access import AccessDenied
+from gateway.auth.demo import ADMIN_SCOPE
 from gateway.auth.models import Principal, PrincipalKind
 from gateway.auth.service import InvalidToken, read_access_token
 from gateway.exchange.registry import CityRegistry
@@ -40,6 +41,12 @@ def get_registry(request: Request) -> CityRegistry:
     return registry
 
 
+def get_hash_key(request: Request) -> bytes:
+    """The gateway's pseudonym secret: data subjects are named by ``governance.masks.pseudonym`` under it."""
+    key: bytes = request.app.state.hash_key
+    return key
+
+
 def get_minter(request: Request) -> ServiceTokenMinter:
     minter: ServiceTokenMinter = request.app.state.minter
     return minter
@@ -50,6 +57,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 SigningKeyDep = Annotated[SigningKey, Depends(get_signing_key)]
 RegistryDep = Annotated[CityRegistry, Depends(get_registry)]
 MinterDep = Annotated[ServiceTokenMinter, Depends(get_minter)]
+HashKeyDep = Annotated[bytes, Depends(get_hash_key)]
 
 
 def get_current_principal(
@@ -70,3 +78,12 @@ def get_current_resident(principal: CurrentPrincipal) -> Principal:
 
 
 ResidentDep = Annotated[Principal, Depends(get_current_resident)]
+
+
+def get_current_admin(principal: CurrentPrincipal) -> Principal:
+    if ADMIN_SCOPE not in principal.scopes:
+        raise AccessDenied(f"this needs the {ADMIN_SCOPE} scope (an auditor's API client, e.g. demo-auditor)")
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(get_current_admin)]

@@ -35,6 +35,18 @@ class CityEntry(BaseModel):
         return CityRef(code=self.code, name=self.name, name_en=self.name_en)
 
 
+SHIPPED_POLICIES = Path(__file__).resolve().parent.parent / "policies"
+"""The policies shipped with CZT Interop (``default.yaml``, ``strict.yaml``, ``open.yaml``)."""
+
+
+def policy_path(name_or_path: str) -> Path:
+    """A shipped policy by name (``strict``), or any YAML file by path."""
+    shipped = SHIPPED_POLICIES / f"{name_or_path}.yaml"
+    if "/" not in name_or_path and not name_or_path.endswith((".yaml", ".yml")) and shipped.exists():
+        return shipped
+    return Path(name_or_path)
+
+
 DEFAULT_CITIES = [
     CityEntry(code="430100", name="长沙", name_en="Changsha", url="http://127.0.0.1:8001"),
     CityEntry(code="430200", name="株洲", name_en="Zhuzhou", url="http://127.0.0.1:8002"),
@@ -63,6 +75,27 @@ class GatewaySettings(BaseSettings):
     """How often unfinished fund transfers are pushed on; 0 resumes them once at start-up only."""
     status_list_ttl_s: float = Field(default=60.0, ge=0)
     """How long a city's credential status list is cached before verification fetches it again (0: every time)."""
+
+    policy: str = "default"
+    """The data-sharing policy enforced on every exchange: a shipped policy's name (``default``, ``strict``,
+    ``open``: ``policies/<name>.yaml``) or the path of a YAML file (see docs/governance.md)."""
+    shadow_policy: str | None = None
+    """A candidate policy (name or path) evaluated beside the active one on live traffic, never enforced;
+    where it would decide otherwise, the divergence is kept for admins to list."""
+    pseudonym_key_file: Path | None = None
+    """Secret for pseudonyms of data subjects and ``hash`` masks; default ``<data_dir>/keys/pseudonym.key``."""
+
+    @property
+    def policy_path(self) -> Path:
+        return policy_path(self.policy)
+
+    @property
+    def shadow_policy_path(self) -> Path | None:
+        return None if self.shadow_policy is None else policy_path(self.shadow_policy)
+
+    @property
+    def resolved_pseudonym_key_file(self) -> Path:
+        return self.pseudonym_key_file or self.data_dir / "keys" / "pseudonym.key"
 
     @property
     def resolved_database_url(self) -> str:

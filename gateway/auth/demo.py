@@ -38,4 +38,13 @@ DEMO_CLIENTS = (
         "Demo integrator (a city IT vendor's test system)",
         "records:read",
     ),
+    DemoClient(
+        "demo-auditor",
+        "czt-auditor-secret",
+        "Demo auditor (governance: audit chain, shadow-policy divergences)",
+        "governance:admin",
+    ),
 )
+
+ADMIN_SCOPE = "governance:admin"
+"""The scope of API clients that administer governance: the audit log and shadow-policy divergences."""
