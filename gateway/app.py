@@ -82,8 +82,9 @@ def create_app(
     *,
     city_transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     signing_key: SigningKey | None = None,
+    hash_key: bytes | None = None,
 ) -> FastAPI:
-    """The gateway. ``city_transports`` (by city code) and ``signing_key`` replace real ones in tests."""
+    """The gateway. ``city_transports`` (by city code), ``signing_key`` and ``hash_key`` replace real ones in tests."""
     settings = settings or GatewaySettings()
     key = signing_key or SigningKey.load_or_create(settings.resolved_signing_key_file)
 
@@ -119,7 +120,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.signing_key = key
-    app.state.hash_key = load_or_create_secret(settings.resolved_pseudonym_key_file)
+    app.state.hash_key = hash_key or load_or_create_secret(settings.resolved_pseudonym_key_file)
     app.state.minter = ServiceTokenMinter(key, issuer=settings.issuer, ttl_s=settings.service_token_ttl_s)
     app.state.status_lists = StatusListCache(ttl_s=settings.status_list_ttl_s)
     app.add_middleware(RequestIdMiddleware)

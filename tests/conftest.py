@@ -76,6 +76,10 @@ def signing_key() -> SigningKey:
     return SigningKey.generate()
 
 
+TEST_HASH_KEY = b"czt-test-pseudonym-key-0123456789"
+"""The gateway's pseudonym secret in tests: fixed, so tests can compute a subject's pseudonym."""
+
+
 def city_url(code: str) -> str:
     return f"http://city-{code}.test"
 
@@ -137,7 +141,7 @@ async def start_gateway(
     }
     city_transports.update(transports or {})
     settings = GatewaySettings(database_url=gateway_database_url, cities=entries)
-    gateway = create_app(settings, city_transports=city_transports, signing_key=signing_key)
+    gateway = create_app(settings, city_transports=city_transports, signing_key=signing_key, hash_key=TEST_HASH_KEY)
     await stack.enter_async_context(gateway.router.lifespan_context(gateway))
     client = await stack.enter_async_context(
         httpx.AsyncClient(transport=httpx.ASGITransport(app=gateway), base_url="http://gateway.test")

@@ -163,7 +163,7 @@ def test_registry_url_port_is_the_port_the_city_serves_and_is_checked_on(
 
 
 def gateway_paths() -> set[str]:
-    app = create_app(GatewaySettings(), signing_key=SigningKey.generate())
+    app = create_app(GatewaySettings(), signing_key=SigningKey.generate(), hash_key=b"compose-test")
     return set(app.openapi()["paths"])
 
 
