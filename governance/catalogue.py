@@ -118,7 +118,7 @@ def expand_categories(patterns: list[str] | tuple[str, ...]) -> tuple[str, ...]:
         if pattern == "*":
             matched = list(CATEGORY_NAMES)
         elif pattern.endswith(".*"):
-            matched = [n for n in CATEGORY_NAMES if n.startswith(pattern[:-1])]
+            matched = [n for n in CATEGORY_NAMES if n == pattern[:-2] or n.startswith(pattern[:-1])]
         else:
             matched = [pattern] if pattern in CATEGORIES else []
         if not matched:
@@ -142,6 +142,7 @@ class Service(StrEnum):
     TITLE_EVALUATION = "talent.title-evaluation"
     CREDENTIAL_ISSUE = "talent.credential-issue"
     CREDENTIAL_VERIFICATION = "talent.credential-verification"
+    CREDENTIAL_REVOCATION = "talent.credential-revocation"
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,12 @@ def _all(category: str) -> tuple[str, ...]:
     return CATEGORIES[category].fields
 
 
+_CREDENTIAL_CATEGORIES = (
+    "talent.skill_certificates",
+    "talent.titles",
+    "talent.continuing_education",
+    "provident_fund.account",
+)
 _ACCOUNT_FOR_LOANS = ("status", "deposit_months", "balance", "outstanding_loan", "monthly_deposit", "deposit_base")
 
 SERVICES: dict[Service, ServiceNeed] = {
@@ -231,14 +238,20 @@ SERVICES: dict[Service, ServiceNeed] = {
         ServiceNeed(
             Service.CREDENTIAL_ISSUE,
             Purpose.SELF_SERVICE,
-            {"talent.skill_certificates": _all("talent.skill_certificates"), "talent.titles": _all("talent.titles")},
-            "A city signs a credential on one of the resident's own certificates or titles",
+            {c: _all(c) for c in _CREDENTIAL_CATEGORIES},
+            "A city signs a credential on one of the resident's own records (each kind is one category)",
         ),
         ServiceNeed(
             Service.CREDENTIAL_VERIFICATION,
             Purpose.CREDENTIAL_VERIFICATION,
-            {"talent.skill_certificates": (), "talent.titles": ()},
+            {c: () for c in _CREDENTIAL_CATEGORIES},
             "证书核验: a credential's signature, issuer, validity and revocation (the holder presents it)",
+        ),
+        ServiceNeed(
+            Service.CREDENTIAL_REVOCATION,
+            Purpose.CASE_HANDLING,
+            {c: () for c in _CREDENTIAL_CATEGORIES},
+            "The issuing city's official revokes one of its credentials (no data leaves the city)",
         ),
     )
 }

@@ -156,7 +156,8 @@ class CompiledPolicy:
         return Decision(
             False,
             None,
-            f"no rule of policy {self.policy.name} releases {request.category} to a {requester.kind} "
+            f"no rule of policy {self.policy.name} releases {request.category} to "
+            f"{'an' if requester.kind is RequesterKind.OFFICIAL else 'a'} {requester.kind} "
             f"for {request.purpose} (default deny)",
             request.category,
         )

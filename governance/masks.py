@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -72,13 +73,15 @@ def partial(text: str, *, keep_start: int | None = None, keep_end: int | None = 
     return text[:start] + "*" * (n - start - end) + (text[n - end :] if end else "")
 
 
+_DATE_LIKE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])(-\d{2}([T ].*)?)?$")
+"""An ISO month (1990-05) or date (1990-05-12, with or without a time)."""
+
+
 def _year(value: Any) -> str:
     if isinstance(value, date | datetime):
         return str(value.year)
-    text = str(value)
-    if len(text) >= 4 and text[:4].isdigit():
-        return text[:4]
-    return REDACTED  # not a date after all: hide it rather than leak it
+    match = _DATE_LIKE.match(str(value))
+    return match.group(1) if match else REDACTED  # not a date after all: hide it rather than leak it
 
 
 def _text(value: Any) -> str:

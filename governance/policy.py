@@ -43,6 +43,16 @@ def _listify(value: Any) -> Any:
     return [value] if isinstance(value, str | int) else value
 
 
+def _city_codes(value: Any) -> Any:
+    """City codes as strings: YAML reads ``city: 430200`` as a number."""
+    value = _listify(value)
+    return (
+        [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
+        if isinstance(value, list)
+        else value
+    )
+
+
 Names = Annotated[list[str], BeforeValidator(_listify)]
 
 
@@ -54,7 +64,7 @@ class RequesterMatch(_Strict):
     """Who a rule is for; an absent attribute matches anyone."""
 
     kind: Literal["resident", "official", "client"] | None = None
-    city: Annotated[list[CityCode], BeforeValidator(_listify)] | None = None
+    city: Annotated[list[CityCode], BeforeValidator(_city_codes)] | None = None
     department: Names | None = None
     role: Names | None = None
     client: Names | None = None
@@ -178,12 +188,21 @@ def parse_policy(text: str, *, source: str = "<policy>") -> Policy:
     if node is None:
         raise PolicyError([PolicyProblem(source, 1, None, "", "the file is empty")])
     lines: dict[tuple[Any, ...], int] = {}
-    document = _construct(node, (), lines)
+    duplicates: list[tuple[Any, ...]] = []
+    document = _construct(node, (), lines, duplicates)
     locate = _Locator(source, document, lines)
+    locate.duplicates = duplicates
+    if locate.duplicates:
+        raise PolicyError(
+            [
+                locate(loc, f"{loc[-1]} is written twice here; the second would silently replace the first")
+                for loc in locate.duplicates
+            ]
+        )
     try:
         spec = PolicySpec.model_validate(document)
     except ValidationError as exc:
-        raise PolicyError([locate(error["loc"], _message(error)) for error in exc.errors()]) from None
+        raise PolicyError(_problems(exc, locate)) from None
     problems: list[PolicyProblem] = []
     rules: list[Rule] = []
     seen: dict[str, int] = {}
@@ -208,19 +227,51 @@ def parse_policy(text: str, *, source: str = "<policy>") -> Policy:
     )
 
 
-def _message(error: Any) -> str:
-    return str(error.get("msg", "invalid")).removeprefix("Value error, ")
+def _problems(exc: ValidationError, locate: _Locator) -> list[PolicyProblem]:
+    """One problem per location, naming the value written.
+
+    A union (``Purpose | '*'``) makes pydantic report once per member, at locations such as
+    ``purposes[0].str-enum[Purpose]``; those members are merged into one message listing what is allowed.
+    """
+    merged: dict[tuple[Any, ...], tuple[Any, list[str]]] = {}
+    for error in exc.errors():
+        loc = tuple(part for part in error["loc"] if not _is_pydantic_tag(part))
+        if loc and loc[-1] == "kind" and len(loc) >= 4 and loc[-3] == "mask":
+            loc = loc[:-1]  # the shorthand `field: kind` was written, not `field: {kind: ...}`
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        entry = merged.setdefault(loc, (error.get("input"), []))
+        if message not in entry[1]:
+            entry[1].append(message)
+    problems = []
+    for loc, (value, messages) in merged.items():
+        allowed = [m.removeprefix("Input should be ") for m in messages if m.startswith("Input should be ")]
+        if len(allowed) == len(messages) and allowed:
+            text = f"{value!r} is not allowed; use " + " or ".join(allowed)
+        else:
+            text = "; ".join(messages)
+            if isinstance(value, str | int | float) and not isinstance(value, bool):
+                text += f" (got {value!r})"
+        problems.append(locate(loc, text))
+    return problems
+
+
+def _is_pydantic_tag(part: Any) -> bool:
+    """Union members and validators in a location (``str-enum[Purpose]``, ``literal['*']``), not keys."""
+    return isinstance(part, str) and ("[" in part or part.startswith("function-"))
 
 
 def _resolve(spec: RuleSpec, index: int, line: int | None) -> tuple[Rule, list[tuple[tuple[Any, ...], str]]]:
     """The rule with categories expanded and fields per category, and the problems found on the way."""
     problems: list[tuple[tuple[Any, ...], str]] = []
     at = ("rules", index)
-    try:
-        categories = expand_categories(spec.categories)
-    except ValueError as exc:
-        problems.append(((*at, "categories"), str(exc)))
-        categories = ()
+    categories_ok = True
+    categories: tuple[str, ...] = ()
+    for position, pattern in enumerate(spec.categories):
+        try:
+            categories += tuple(c for c in expand_categories([pattern]) if c not in categories)
+        except ValueError as exc:
+            problems.append(((*at, "categories", position), str(exc)))
+            categories_ok = False
     purposes = tuple(Purpose) if "*" in spec.purposes else tuple(p for p in spec.purposes if p != "*")
     if spec.effect == "deny":
         for key, present in (("allow", spec.allow), ("mask", spec.mask), ("consent", spec.consent == "required")):
@@ -229,7 +280,7 @@ def _resolve(spec: RuleSpec, index: int, line: int | None) -> tuple[Rule, list[t
     masks: dict[str, dict[str, Mask]] = {c: {} for c in categories}
     for name, mask_spec in spec.mask.items():
         targets = _targets(name, categories)
-        if not targets:
+        if not targets and categories_ok:
             problems.append(((*at, "mask", name), _unknown_field(name, categories)))
         for category in targets:
             if mask_spec.kind is MaskKind.YEAR and _field(name) not in CATEGORIES[category].date_fields:
@@ -244,7 +295,7 @@ def _resolve(spec: RuleSpec, index: int, line: int | None) -> tuple[Rule, list[t
                 fields[category] = tuple(f for f in CATEGORIES[category].fields if f not in masks[category])
             continue
         targets = _targets(name, categories)
-        if not targets:
+        if not targets and categories_ok:
             problems.append(((*at, "allow", position), _unknown_field(name, categories)))
         for category in targets:
             if _field(name) in masks[category]:
@@ -289,6 +340,7 @@ class _Locator:
 
     def __init__(self, source: str, document: Any, lines: dict[tuple[Any, ...], int]) -> None:
         self.source, self.document, self.lines = source, document, lines
+        self.duplicates: list[tuple[Any, ...]] = []
 
     def __call__(self, loc: tuple[Any, ...] | list[Any], message: str) -> PolicyProblem:
         loc = tuple(loc)
@@ -306,18 +358,22 @@ class _Locator:
         return PolicyProblem(self.source, line, rule, where, message)
 
 
-def _construct(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> Any:
-    """Plain Python data from a YAML node, noting the line of every path on the way."""
+def _construct(
+    node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int], duplicates: list[tuple[Any, ...]]
+) -> Any:
+    """Plain Python data from a YAML node, noting the line of every path and every key written twice."""
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = _SCALARS.construct_object(key_node)
-            result[key] = _construct(value_node, (*path, key), lines)
+            if key in result:
+                duplicates.append((*path, key))
+            result[key] = _construct(value_node, (*path, key), lines, duplicates)
             lines[(*path, key)] = key_node.start_mark.line + 1
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, (*path, i), lines) for i, item in enumerate(node.value)]
+        return [_construct(item, (*path, i), lines, duplicates) for i, item in enumerate(node.value)]
     return _SCALARS.construct_object(node)
 
 
