@@ -6,6 +6,8 @@ COPY schemas schemas
 COPY commons commons
 COPY services services
 COPY mock_cities mock_cities
+COPY governance governance
+COPY policies policies
 COPY gateway gateway
 COPY czt czt
 RUN pip install --no-cache-dir .

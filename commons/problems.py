@@ -89,8 +89,15 @@ def install_problem_handlers(app: FastAPI, mapping: Mapping[type[Exception], Pro
 
     async def on_domain(request: Request, exc: Exception) -> JSONResponse:
         spec = next(spec for cls, spec in mapping.items() if isinstance(exc, cls))
+        # An exception may carry problem extension members (RFC 9457 §3.2), e.g. the rule that refused.
+        extensions: dict[str, Any] = getattr(exc, "extensions", None) or {}
         problem = Problem(
-            type=spec.type, title=spec.title, status=spec.status, detail=str(exc), instance=request.url.path
+            type=spec.type,
+            title=spec.title,
+            status=spec.status,
+            detail=str(exc),
+            instance=request.url.path,
+            **extensions,
         )
         return problem_response(problem, spec.headers)
 

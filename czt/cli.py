@@ -15,16 +15,22 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from czt.audit import audit_app
 from czt.deployment import LocalDeployment
+from czt.policy import policy_app
 from czt.run import StartupFailed, Supervisor
 from czt.seeding import SeedTarget, is_seeded, local_targets, population_from, seed_target
 from czt.settings import RunSettings, SeedSettings
 from gateway.auth.demo import DEMO_CLIENTS, DEMO_OFFICIAL_PASSWORD, DEMO_OFFICIALS
+from gateway.settings import GatewaySettings, policy_path
+from governance.policy import PolicyError, load_policy
 from mock_cities.personas import DEMO_RESIDENT_PASSWORD, PERSONAS
 from mock_cities.profiles import load_profile
 
 app = typer.Typer(help="CZT Interop: cross-city public-service data exchange for 长株潭.", no_args_is_help=True)
 console = Console()
+app.add_typer(audit_app, name="audit")
+app.add_typer(policy_app, name="policy")
 
 _run, _seed = RunSettings(), SeedSettings()
 DataDir = Annotated[Path, typer.Option(help="Folder for databases and keys (CZT_RUN_DATA_DIR)")]
@@ -77,8 +83,22 @@ def run(
     ] = _run.city_timeout_s,
     residents: Residents = _seed.residents_per_city,
     seed: SeedOpt = _seed.seed,
+    policy: Annotated[
+        str | None,
+        typer.Option(help="Data-sharing policy: default, strict, open or a YAML path (CZT_GATEWAY_POLICY)"),
+    ] = None,
+    shadow_policy: Annotated[
+        str | None,
+        typer.Option(help="Candidate policy evaluated beside it on live traffic (CZT_GATEWAY_SHADOW_POLICY)"),
+    ] = None,
 ) -> None:
     """Seed on first run, start every city and the gateway, print the URLs and demo logins; Ctrl-C stops all."""
+    gateway_settings = GatewaySettings()
+    policy = policy or gateway_settings.policy
+    shadow_policy = shadow_policy or gateway_settings.shadow_policy
+    for name in (policy, shadow_policy):
+        if name is not None:
+            _check_policy(name)  # the gateway would refuse to start: say why before starting anything
     profiles = [load_profile(ref) for ref in _seed.profiles]
     if not is_seeded(data_dir, profiles):
         _seed_all(data_dir, _seed.model_copy(update={"residents_per_city": residents, "seed": seed}), replace=False)
@@ -89,6 +109,8 @@ def run(
         gateway_port=gateway_port,
         first_city_port=first_city_port,
         city_timeout_s=city_timeout,
+        policy=str(policy_path(policy).resolve()),
+        shadow_policy=None if shadow_policy is None else str(policy_path(shadow_policy).resolve()),
     )
     supervisor = Supervisor(deployment.processes(_seed.profiles), startup_timeout_s=_run.startup_timeout_s)
 
@@ -108,6 +130,16 @@ def run(
     finally:
         supervisor.stop()
     console.print("all processes stopped")
+
+
+def _check_policy(name: str) -> None:
+    try:
+        load_policy(policy_path(name))
+    except PolicyError as exc:
+        console.print(f"[red]policy {name} cannot be used[/] — fix these and start again:")
+        for problem in exc.problems:
+            console.print(f"  {problem}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
 
 
 def _print_banner(deployment: LocalDeployment) -> None:

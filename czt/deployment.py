@@ -32,6 +32,9 @@ class LocalDeployment:
     city_ports: dict[str, int] = field(default_factory=dict)
     """City code → port."""
     city_timeout_s: float = 2.0
+    policy: str | None = None
+    """The gateway's data-sharing policy (a shipped name or a path); None leaves CZT_GATEWAY_POLICY in charge."""
+    shadow_policy: str | None = None
 
     @classmethod
     def consecutive(
@@ -43,9 +46,11 @@ class LocalDeployment:
         gateway_port: int,
         first_city_port: int,
         city_timeout_s: float = 2.0,
+        policy: str | None = None,
+        shadow_policy: str | None = None,
     ) -> LocalDeployment:
         ports = {profile.code: first_city_port + index for index, profile in enumerate(profiles)}
-        return cls(data_dir, profiles, host, gateway_port, ports, city_timeout_s)
+        return cls(data_dir, profiles, host, gateway_port, ports, city_timeout_s, policy, shadow_policy)
 
     @property
     def gateway_url(self) -> str:
@@ -65,7 +70,12 @@ class LocalDeployment:
             }
             for p in self.profiles
         ]
-        return {"CZT_GATEWAY_DATA_DIR": str(self.data_dir), "CZT_GATEWAY_CITIES": json.dumps(cities)}
+        env = {"CZT_GATEWAY_DATA_DIR": str(self.data_dir), "CZT_GATEWAY_CITIES": json.dumps(cities)}
+        if self.policy is not None:
+            env["CZT_GATEWAY_POLICY"] = self.policy
+        if self.shadow_policy is not None:
+            env["CZT_GATEWAY_SHADOW_POLICY"] = self.shadow_policy
+        return env
 
     def city_env(self, profile: CityProfile, profile_ref: str) -> dict[str, str]:
         return {

@@ -16,6 +16,7 @@ from gateway.auth.models import Principal, PrincipalKind
 from gateway.auth.service import InvalidToken, read_access_token
 from gateway.exchange.registry import CityRegistry
 from gateway.exchange.tokens import ServiceTokenMinter
+from gateway.policy.service import Governance
 from gateway.settings import GatewaySettings
 
 _oauth2 = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
@@ -52,12 +53,18 @@ def get_minter(request: Request) -> ServiceTokenMinter:
     return minter
 
 
+def get_governance(request: Request) -> Governance:
+    governance: Governance = request.app.state.governance
+    return governance
+
+
 SettingsDep = Annotated[GatewaySettings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 SigningKeyDep = Annotated[SigningKey, Depends(get_signing_key)]
 RegistryDep = Annotated[CityRegistry, Depends(get_registry)]
 MinterDep = Annotated[ServiceTokenMinter, Depends(get_minter)]
 HashKeyDep = Annotated[bytes, Depends(get_hash_key)]
+GovernanceDep = Annotated[Governance, Depends(get_governance)]
 
 
 def get_current_principal(

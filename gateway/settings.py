@@ -36,14 +36,16 @@ class CityEntry(BaseModel):
 
 
 SHIPPED_POLICIES = Path(__file__).resolve().parent.parent / "policies"
-"""The policies shipped with CZT Interop (``default.yaml``, ``strict.yaml``, ``open.yaml``)."""
+"""The policies shipped with CZT Interop (``default.yaml``, ``strict.yaml``, ``open.yaml``) in a checkout;
+an installed copy (the Docker image) finds them in ``policies/`` of its working directory."""
 
 
 def policy_path(name_or_path: str) -> Path:
     """A shipped policy by name (``strict``), or any YAML file by path."""
-    shipped = SHIPPED_POLICIES / f"{name_or_path}.yaml"
-    if "/" not in name_or_path and not name_or_path.endswith((".yaml", ".yml")) and shipped.exists():
-        return shipped
+    if "/" not in name_or_path and not name_or_path.endswith((".yaml", ".yml")):
+        for folder in (SHIPPED_POLICIES, Path("policies")):
+            if (folder / f"{name_or_path}.yaml").exists():
+                return folder / f"{name_or_path}.yaml"
     return Path(name_or_path)
 
 

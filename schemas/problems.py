@@ -36,6 +36,12 @@ class ProblemType(StrEnum):
     USAGE_CODE_USED = "urn:czt:problem:usage-code-used"
     USAGE_CODE_EXPIRED = "urn:czt:problem:usage-code-expired"
     USAGE_CODE_WRONG_PURPOSE = "urn:czt:problem:usage-code-wrong-purpose"
+    POLICY_DENIED = "urn:czt:problem:policy-denied"
+    """The data-sharing policy refuses: ``denials`` name each category's rule (or none: default deny)."""
+    AUDIT_UNAVAILABLE = "urn:czt:problem:audit-unavailable"
+    """The audit log cannot take the entry, so the exchange does not happen (no exchange goes unrecorded)."""
+    CONSENT_REQUIRED = "urn:czt:problem:consent-required"
+    """A rule releases the data only with the resident's consent, and no active consent covers the request."""
 
 
 class InvalidParam(BaseModel):

@@ -44,22 +44,44 @@ class PersonRecords(BaseModel):
 
 
 class CityResult(BaseModel):
-    """One city's part of a fan-out: its status and, when ``ok``, its records."""
+    """One city's part of a fan-out: its status and, when ``ok``, its records as the policy releases them."""
 
     city: CityRef
     status: CityCallStatus
     elapsed_ms: int = Field(ge=0)
-    records: PersonRecords | None = None
+    records: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "The city's canonical record (PersonRecords) cut to what the policy releases: withheld categories "
+            "and fields are absent, masked fields hold their masked form (e.g. 430102********1234)"
+        ),
+    )
     detail: str | None = Field(default=None, description="Why the status is not ok, for humans")
+
+
+class CategoryDisclosure(BaseModel):
+    """What the policy decided for one data category of an exchange."""
+
+    category: str = Field(description="e.g. provident_fund.account")
+    allowed: bool
+    rule: str | None = Field(description="The deciding rule's id; null when no rule matched (default deny)")
+    reason: str
+    fields: list[str] = Field(description="Fields released in clear")
+    masked: dict[str, str] = Field(description="Fields released masked, and the mask (partial, hash, year, redact)")
+    consent: str = Field(description="not-needed, given (an active consent was used) or missing")
 
 
 class RecordsResponse(BaseModel):
     """The gateway's answer to a records lookup: every city's result, partial when any city failed."""
 
     request_id: str
-    id_number: IdNumber
+    decision_id: str = Field(description="The policy decision behind this answer (also in X-CZT-Decision-Id)")
+    policy: str = Field(description="The policy version that decided, e.g. default@2cb00d1fce00")
+    purpose: str
+    id_number: IdNumber = Field(description="The ID number asked about (the caller's own input, echoed)")
     complete: bool = Field(description="True when every city answered ok or not_found")
     cities: list[CityResult]
+    disclosure: list[CategoryDisclosure] = Field(description="Per data category: released, masked or withheld, why")
 
 
 class LocalDocumentResponse(BaseModel):
@@ -88,6 +110,7 @@ class HealthResponse(BaseModel):
 
 
 __all__ = [
+    "CategoryDisclosure",
     "CityCode",
     "CityHealth",
     "CityRef",

@@ -103,8 +103,11 @@ class World:
         transports: dict[str, httpx.AsyncBaseTransport] | None = None,
         entries: list[CityEntry] | None = None,
         cities: dict[str, FastAPI] | None = None,
+        policy: str = "default",
+        shadow_policy: str | None = None,
     ) -> World:
-        """A second gateway over the same running cities and database, with other transports, entries or cities."""
+        """A second gateway over the same running cities and database, with other transports, entries, cities
+        or policies."""
         return await start_gateway(
             stack=stack,
             city_apps=cities or self.cities,
@@ -112,6 +115,8 @@ class World:
             gateway_database_url=self.gateway_database_url,
             signing_key=self.signing_key,
             transports=transports,
+            policy=policy,
+            shadow_policy=shadow_policy,
         )
 
 
@@ -134,13 +139,17 @@ async def start_gateway(
     gateway_database_url: str,
     signing_key: SigningKey,
     transports: dict[str, httpx.AsyncBaseTransport] | None = None,
+    policy: str = "default",
+    shadow_policy: str | None = None,
 ) -> World:
     """A gateway over already running city apps (``transports`` replace some), and a client for it."""
     city_transports: dict[str, httpx.AsyncBaseTransport] = {
         code: httpx.ASGITransport(app=app) for code, app in city_apps.items()
     }
     city_transports.update(transports or {})
-    settings = GatewaySettings(database_url=gateway_database_url, cities=entries)
+    settings = GatewaySettings(
+        database_url=gateway_database_url, cities=entries, policy=policy, shadow_policy=shadow_policy
+    )
     gateway = create_app(settings, city_transports=city_transports, signing_key=signing_key, hash_key=TEST_HASH_KEY)
     await stack.enter_async_context(gateway.router.lifespan_context(gateway))
     client = await stack.enter_async_context(

@@ -16,7 +16,7 @@ from gateway.credentials.models import (
     UsageCodeResponse,
     VerificationRequest,
 )
-from gateway.deps import CurrentPrincipal, MinterDep, RegistryDep, SessionDep
+from gateway.deps import CurrentPrincipal, GovernanceDep, MinterDep, RegistryDep, SessionDep
 from schemas.credentials import CredentialRevocation, CredentialVerification, IssuedCredential, RevocationRequest
 
 router = APIRouter(tags=["credentials"], responses=problem_responses(401, 403, 422))
@@ -33,11 +33,21 @@ Jti = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The credential
 
 @router.post("/v1/me/credentials", status_code=status.HTTP_201_CREATED, responses=problem_responses(404, 502))
 async def obtain_credential(
-    body: CredentialOrder, request: Request, principal: CurrentPrincipal, registry: RegistryDep, minter: MinterDep
+    body: CredentialOrder,
+    request: Request,
+    principal: CurrentPrincipal,
+    registry: RegistryDep,
+    minter: MinterDep,
+    governance: GovernanceDep,
 ) -> IssuedCredential:
     """A credential signed by a city on one of my records there (证书, 职称, 继续教育学时证明, 公积金缴存证明)."""
     return await service.obtain_credential(
-        registry=registry, minter=minter, principal=principal, order=body, request_id=request.state.request_id
+        governance=governance,
+        registry=registry,
+        minter=minter,
+        principal=principal,
+        order=body,
+        request_id=request.state.request_id,
     )
 
 
@@ -49,9 +59,11 @@ async def verify_credential(
     registry: RegistryDep,
     minter: MinterDep,
     status_lists: StatusListsDep,
+    governance: GovernanceDep,
 ) -> CredentialVerification:
     """Verify a credential: signature, trusted issuer, validity, revocation; valid or not, with the reason."""
-    return await service.verify_credential(
+    return await service.verify_presented_credential(
+        governance=governance,
         token=body.credential,
         registry=registry,
         minter=minter,
@@ -70,9 +82,11 @@ async def revoke_credential(
     registry: RegistryDep,
     minter: MinterDep,
     status_lists: StatusListsDep,
+    governance: GovernanceDep,
 ) -> CredentialRevocation:
     """Revoke a credential my city issued (officials of the issuing city only)."""
     return await service.revoke_credential(
+        governance=governance,
         registry=registry,
         minter=minter,
         status_lists=status_lists,
@@ -116,9 +130,11 @@ async def redeem_usage_code(
     registry: RegistryDep,
     minter: MinterDep,
     status_lists: StatusListsDep,
+    governance: GovernanceDep,
 ) -> RedeemedCredential:
     """Redeem a 用证码 (once, for its purpose, before it expires): the credential and its verification."""
     return await service.redeem_usage_code(
+        governance=governance,
         session=session,
         registry=registry,
         minter=minter,

@@ -33,9 +33,13 @@ from gateway.credentials.models import (
 )
 from gateway.exchange.registry import CityClient, CityRegistry
 from gateway.exchange.tokens import ServiceTokenMinter
+from gateway.policy import service as policy_service
+from gateway.policy.service import Governance, decide
 from gateway.records import service as records_service
+from governance.catalogue import Service
 from schemas.cities import CityCallStatus
 from schemas.credentials import (
+    CredentialKind,
     CredentialRevocation,
     CredentialVerification,
     IssuedCredential,
@@ -109,6 +113,15 @@ class StatusListCache:
         return status_list
 
 
+CREDENTIAL_CATEGORIES: dict[CredentialKind, str] = {
+    CredentialKind.SKILL_CERTIFICATE: "talent.skill_certificates",
+    CredentialKind.PROFESSIONAL_TITLE: "talent.titles",
+    CredentialKind.CONTINUING_EDUCATION: "talent.continuing_education",
+    CredentialKind.DEPOSIT_CERTIFICATE: "provident_fund.account",
+}
+"""The data category a credential of each kind attests (what the policy and the audit log speak of)."""
+
+
 def _service_token(minter: ServiceTokenMinter, client: CityClient, *, principal: Principal, purpose: Purpose) -> str:
     return minter.mint(
         city_code=client.entry.code,
@@ -125,6 +138,7 @@ def _failed(client: CityClient, status: CityCallStatus, detail: str | None) -> r
 
 async def obtain_credential(
     *,
+    governance: Governance,
     registry: CityRegistry,
     minter: ServiceTokenMinter,
     principal: Principal,
@@ -135,7 +149,17 @@ async def obtain_credential(
     if principal.kind is not PrincipalKind.RESIDENT:
         raise AccessDenied("credentials are issued to residents, on their own records")
     client = registry.require(order.city_code)
-    token = _service_token(minter, client, principal=principal, purpose=Purpose.SELF_SERVICE)
+    verdict = await decide(
+        governance,
+        principal=principal,
+        subject=principal.subject,
+        service=Service.CREDENTIAL_ISSUE,
+        purpose=Purpose.SELF_SERVICE,
+        cities=[order.city_code],
+        categories=[CREDENTIAL_CATEGORIES[order.kind]],
+        request_id=request_id,
+    )
+    token = records_service.service_token(minter, client, principal=principal, verdict=verdict)
     outcome = await client.issue_credential(
         id_number=principal.subject, request=order.request(), service_token=token, request_id=request_id
     )
@@ -146,6 +170,46 @@ async def obtain_credential(
     if outcome.payload.claims.sub != principal.subject:
         raise _failed(client, CityCallStatus.ERROR, "the credential names another holder")
     return outcome.payload
+
+
+async def verify_presented_credential(
+    *,
+    governance: Governance,
+    token: str,
+    registry: CityRegistry,
+    minter: ServiceTokenMinter,
+    status_lists: StatusListCache,
+    principal: Principal,
+    request_id: str,
+) -> CredentialVerification:
+    """证书核验 of a credential its holder handed over, recorded in the audit log and the holder's access log."""
+    checked = await verify_credential(
+        token=token,
+        registry=registry,
+        minter=minter,
+        status_lists=status_lists,
+        principal=principal,
+        request_id=request_id,
+    )
+    await _record_presentation(governance, checked, principal=principal, request_id=request_id)
+    return checked
+
+
+async def _record_presentation(
+    governance: Governance, checked: CredentialVerification, *, principal: Principal, request_id: str
+) -> None:
+    claims = checked.claims
+    await policy_service.record_ungated(
+        governance,
+        rule=policy_service.HOLDER_PRESENTED,
+        principal=principal,
+        subject=None if claims is None else claims.sub,
+        service=Service.CREDENTIAL_VERIFICATION,
+        purpose=Purpose.CREDENTIAL_VERIFICATION,
+        categories=[] if claims is None else [CREDENTIAL_CATEGORIES[claims.kind]],
+        cities=[] if checked.issuer is None else [checked.issuer.code],
+        request_id=request_id,
+    )
 
 
 async def verify_credential(
@@ -193,6 +257,7 @@ async def _fetch_status_list(
 
 async def revoke_credential(
     *,
+    governance: Governance,
     registry: CityRegistry,
     minter: ServiceTokenMinter,
     status_lists: StatusListCache,
@@ -215,6 +280,17 @@ async def revoke_credential(
         raise _failed(client, outcome.status, outcome.detail)
     # This gateway knows at once; other verifiers learn it when their copy of the list expires.
     status_lists.forget(client.entry.code)
+    await policy_service.record_ungated(
+        governance,
+        rule=policy_service.ISSUER_REVOCATION,
+        principal=principal,
+        subject=None,
+        service=Service.CREDENTIAL_REVOCATION,
+        purpose=Purpose.CASE_HANDLING,
+        categories=[CREDENTIAL_CATEGORIES[outcome.payload.kind]],
+        cities=[client.entry.code],
+        request_id=request_id,
+    )
     return outcome.payload
 
 
@@ -336,6 +412,7 @@ def claim_usage_code(*, session: Session, code: str, purpose: Purpose, redeemed_
 
 async def redeem_usage_code(
     *,
+    governance: Governance,
     session: Session,
     registry: CityRegistry,
     minter: ServiceTokenMinter,
@@ -362,4 +439,5 @@ async def redeem_usage_code(
         principal=principal,
         request_id=request_id,
     )
+    await _record_presentation(governance, checked, principal=principal, request_id=request_id)
     return RedeemedCredential(code=row.code, purpose=purpose, credential=row.credential, verification=checked)

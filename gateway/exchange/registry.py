@@ -338,6 +338,10 @@ class CityRegistry:
             for entry in entries
         ]
 
+    @property
+    def codes(self) -> list[str]:
+        return [client.entry.code for client in self.clients]
+
     def client_for(self, city_code: str) -> CityClient | None:
         return next((client for client in self.clients if client.entry.code == city_code), None)
 

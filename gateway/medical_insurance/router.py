@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, status
 
 from commons.problems import problem_responses
-from gateway.deps import CurrentPrincipal, MinterDep, RegistryDep, ResidentDep
+from gateway.deps import CurrentPrincipal, GovernanceDep, MinterDep, RegistryDep, ResidentDep
 from gateway.medical_insurance import service
 from schemas.medical_insurance import Claim, Filing, FilingId, FilingRequest, SettlementStatement
 
@@ -22,40 +22,56 @@ FilingIdPath = Annotated[FilingId, Path(description="The filing's id, as the fil
 
 @router.get("/enrolment")
 async def my_enrolment(
-    request: Request, resident: ResidentDep, registry: RegistryDep, minter: MinterDep
+    request: Request, resident: ResidentDep, registry: RegistryDep, minter: MinterDep, governance: GovernanceDep
 ) -> service.EnrolmentView:
     """My 医保 enrolment in every city, and the contribution months all of them recognise together."""
     return await service.enrolment_view(
-        registry=registry, minter=minter, principal=resident, request_id=request.state.request_id
+        governance=governance, registry=registry, minter=minter, principal=resident, request_id=request.state.request_id
     )
 
 
 @router.post("/filings", status_code=status.HTTP_201_CREATED)
 async def create_filing(
-    body: FilingRequest, request: Request, resident: ResidentDep, registry: RegistryDep, minter: MinterDep
+    body: FilingRequest,
+    request: Request,
+    resident: ResidentDep,
+    registry: RegistryDep,
+    minter: MinterDep,
+    governance: GovernanceDep,
 ) -> Filing:
     """异地就医备案: file to be treated in another city; the city where I am insured keeps the filing."""
     return await service.create_filing(
-        registry=registry, minter=minter, principal=resident, request=body, request_id=request.state.request_id
+        governance=governance,
+        registry=registry,
+        minter=minter,
+        principal=resident,
+        request=body,
+        request_id=request.state.request_id,
     )
 
 
 @router.get("/filings")
 async def list_filings(
-    request: Request, resident: ResidentDep, registry: RegistryDep, minter: MinterDep
+    request: Request, resident: ResidentDep, registry: RegistryDep, minter: MinterDep, governance: GovernanceDep
 ) -> service.FilingsResponse:
     """My 异地就医备案, newest first, from the city where I am insured."""
     return await service.list_filings(
-        registry=registry, minter=minter, principal=resident, request_id=request.state.request_id
+        governance=governance, registry=registry, minter=minter, principal=resident, request_id=request.state.request_id
     )
 
 
 @router.post("/filings/{filing_id}/cancel")
 async def cancel_filing(
-    filing_id: FilingIdPath, request: Request, resident: ResidentDep, registry: RegistryDep, minter: MinterDep
+    filing_id: FilingIdPath,
+    request: Request,
+    resident: ResidentDep,
+    registry: RegistryDep,
+    minter: MinterDep,
+    governance: GovernanceDep,
 ) -> Filing:
     """Cancel one of my filings from now on (idempotent); claims for earlier days keep it."""
     return await service.cancel_filing(
+        governance=governance,
         registry=registry,
         minter=minter,
         principal=resident,
@@ -66,12 +82,22 @@ async def cancel_filing(
 
 @router.post("/claims")
 async def settle_claim(
-    body: Claim, request: Request, principal: CurrentPrincipal, registry: RegistryDep, minter: MinterDep
+    body: Claim,
+    request: Request,
+    principal: CurrentPrincipal,
+    registry: RegistryDep,
+    minter: MinterDep,
+    governance: GovernanceDep,
 ) -> SettlementStatement:
     """异地就医直接结算 (care city's 医保 officials): settled by the patient's insuring city's own rules.
 
     Idempotent on the claim id: a retry returns the first statement and charges nothing twice.
     """
     return await service.settle_claim(
-        registry=registry, minter=minter, principal=principal, claim=body, request_id=request.state.request_id
+        governance=governance,
+        registry=registry,
+        minter=minter,
+        principal=principal,
+        claim=body,
+        request_id=request.state.request_id,
     )

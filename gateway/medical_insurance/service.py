@@ -24,7 +24,9 @@ from gateway.access import AccessDenied, decide_medical_settlement
 from gateway.auth.models import Principal
 from gateway.exchange.registry import CityClient, CityNotInRegistry, CityOutcome, CityRegistry
 from gateway.exchange.tokens import ServiceTokenMinter
-from gateway.records.service import CityCallFailed, ResidentNotFound, authorize
+from gateway.policy.service import Governance, Verdict, decide
+from gateway.records.service import CityCallFailed, ResidentNotFound, service_token
+from governance.catalogue import SERVICES, Service
 from schemas.cities import CityCallStatus, CityRef
 from schemas.idcard import IdNumber
 from schemas.medical_insurance import (
@@ -39,7 +41,6 @@ from schemas.medical_insurance import (
     SettlementStatement,
 )
 from schemas.problems import ProblemType
-from schemas.purposes import Purpose
 
 T = TypeVar("T")
 
@@ -97,14 +98,13 @@ async def _enrolments(
     minter: ServiceTokenMinter,
     principal: Principal,
     id_number: str,
-    purpose: Purpose,
-    decision_id: str,
+    verdict: Verdict,
     request_id: str,
 ) -> Lookup:
     """Every city's 医保 record on the person, asked in parallel, each under its own deadline."""
 
     async def ask(client: CityClient) -> CityOutcome[MedicalInsuranceRecord]:
-        token = _token(minter, client, principal=principal, purpose=purpose, decision_id=decision_id)
+        token = service_token(minter, client, principal=principal, verdict=verdict)
         return await client.medical_insurance(id_number=id_number, service_token=token, request_id=request_id)
 
     async with asyncio.TaskGroup() as group:
@@ -112,15 +112,25 @@ async def _enrolments(
     return list(zip(registry.clients, (task.result() for task in tasks), strict=True))
 
 
-def _token(
-    minter: ServiceTokenMinter, client: CityClient, *, principal: Principal, purpose: Purpose, decision_id: str
-) -> str:
-    return minter.mint(
-        city_code=client.entry.code,
-        subject=principal.subject,
-        client_id=principal.client_id,
+async def _decide(
+    governance: Governance,
+    registry: CityRegistry,
+    *,
+    principal: Principal,
+    subject: str,
+    service: Service,
+    request_id: str,
+) -> Verdict:
+    purpose = SERVICES[service].purpose
+    assert purpose is not None, f"{service} states its own purpose"
+    return await decide(
+        governance,
+        principal=principal,
+        subject=subject,
+        service=service,
         purpose=purpose,
-        decision_id=decision_id,
+        cities=registry.codes,
+        request_id=request_id,
     )
 
 
@@ -166,18 +176,29 @@ def _answer(outcome: CityOutcome[T], client: CityClient, *, not_found: Exception
 
 
 async def enrolment_view(
-    *, registry: CityRegistry, minter: ServiceTokenMinter, principal: Principal, request_id: str
+    *,
+    governance: Governance,
+    registry: CityRegistry,
+    minter: ServiceTokenMinter,
+    principal: Principal,
+    request_id: str,
 ) -> EnrolmentView:
     """The resident's 医保 enrolment in every city, with contribution months recognised across all of them."""
     id_number = principal.subject
-    decision_id = authorize(principal=principal, id_number=id_number, purpose=Purpose.SELF_SERVICE)
+    verdict = await _decide(
+        governance,
+        registry,
+        principal=principal,
+        subject=id_number,
+        service=Service.MEDICAL_ENROLMENT,
+        request_id=request_id,
+    )
     lookup = await _enrolments(
         registry=registry,
         minter=minter,
         principal=principal,
         id_number=id_number,
-        purpose=Purpose.SELF_SERVICE,
-        decision_id=decision_id,
+        verdict=verdict,
         request_id=request_id,
     )
     cities = [
@@ -201,26 +222,37 @@ async def enrolment_view(
 
 
 async def _filing_call(
-    *, registry: CityRegistry, minter: ServiceTokenMinter, principal: Principal, request_id: str
+    *,
+    governance: Governance,
+    registry: CityRegistry,
+    minter: ServiceTokenMinter,
+    principal: Principal,
+    request_id: str,
 ) -> tuple[CityClient, str]:
     """For the resident's own filings: the insuring city, and a service token to call it with."""
-    decision_id = authorize(principal=principal, id_number=principal.subject, purpose=Purpose.MEDICAL_FILING)
+    verdict = await _decide(
+        governance,
+        registry,
+        principal=principal,
+        subject=principal.subject,
+        service=Service.MEDICAL_FILING,
+        request_id=request_id,
+    )
     lookup = await _enrolments(
         registry=registry,
         minter=minter,
         principal=principal,
         id_number=principal.subject,
-        purpose=Purpose.MEDICAL_FILING,
-        decision_id=decision_id,
+        verdict=verdict,
         request_id=request_id,
     )
     insuring = _insuring_city(lookup)
-    token = _token(minter, insuring, principal=principal, purpose=Purpose.MEDICAL_FILING, decision_id=decision_id)
-    return insuring, token
+    return insuring, service_token(minter, insuring, principal=principal, verdict=verdict)
 
 
 async def create_filing(
     *,
+    governance: Governance,
     registry: CityRegistry,
     minter: ServiceTokenMinter,
     principal: Principal,
@@ -231,7 +263,9 @@ async def create_filing(
     care = registry.client_for(request.care_city_code)
     if care is None:
         raise FilingRejected(f"body.care_city_code: no city {request.care_city_code} in the registry")
-    insuring, token = await _filing_call(registry=registry, minter=minter, principal=principal, request_id=request_id)
+    insuring, token = await _filing_call(
+        governance=governance, registry=registry, minter=minter, principal=principal, request_id=request_id
+    )
     if insuring is care:
         raise FilingRejected(
             f"body.care_city_code: you are insured in {care.entry.name} itself; treatment there needs no filing"
@@ -250,10 +284,17 @@ async def create_filing(
 
 
 async def list_filings(
-    *, registry: CityRegistry, minter: ServiceTokenMinter, principal: Principal, request_id: str
+    *,
+    governance: Governance,
+    registry: CityRegistry,
+    minter: ServiceTokenMinter,
+    principal: Principal,
+    request_id: str,
 ) -> FilingsResponse:
     """The resident's filings, from the insuring city."""
-    insuring, token = await _filing_call(registry=registry, minter=minter, principal=principal, request_id=request_id)
+    insuring, token = await _filing_call(
+        governance=governance, registry=registry, minter=minter, principal=principal, request_id=request_id
+    )
     outcome = await insuring.treatment_filings(id_number=principal.subject, service_token=token, request_id=request_id)
     not_insured = NotInsured(f"no medical-insurance enrolment in {insuring.entry.name} any more")
     filings = _answer(outcome, insuring, not_found=not_insured, write=False)
@@ -261,10 +302,18 @@ async def list_filings(
 
 
 async def cancel_filing(
-    *, registry: CityRegistry, minter: ServiceTokenMinter, principal: Principal, filing_id: str, request_id: str
+    *,
+    governance: Governance,
+    registry: CityRegistry,
+    minter: ServiceTokenMinter,
+    principal: Principal,
+    filing_id: str,
+    request_id: str,
 ) -> Filing:
     """Cancel one of the resident's filings in the insuring city (idempotent)."""
-    insuring, token = await _filing_call(registry=registry, minter=minter, principal=principal, request_id=request_id)
+    insuring, token = await _filing_call(
+        governance=governance, registry=registry, minter=minter, principal=principal, request_id=request_id
+    )
     outcome = await insuring.cancel_filing(
         id_number=principal.subject, filing_id=filing_id, service_token=token, request_id=request_id
     )
@@ -273,31 +322,43 @@ async def cancel_filing(
 
 
 async def settle_claim(
-    *, registry: CityRegistry, minter: ServiceTokenMinter, principal: Principal, claim: Claim, request_id: str
+    *,
+    governance: Governance,
+    registry: CityRegistry,
+    minter: ServiceTokenMinter,
+    principal: Principal,
+    claim: Claim,
+    request_id: str,
 ) -> SettlementStatement:
     """异地就医直接结算: the care city's claim, settled by the insuring city's own rules."""
-    verdict = decide_medical_settlement(principal=principal)
-    if not verdict.allowed:
-        raise AccessDenied(f"{verdict.reason} (rule {verdict.rule})")
+    shape = decide_medical_settlement(principal=principal)
+    if not shape.allowed:
+        raise AccessDenied(f"{shape.reason} (rule {shape.rule})")
     assert principal.city_code is not None  # the rule requires it
     care = registry.client_for(principal.city_code)
     if care is None:
         raise CityNotInRegistry(f"the official's city {principal.city_code} is not in the registry")
-    decision_id = uuid.uuid4().hex
+    verdict = await _decide(
+        governance,
+        registry,
+        principal=principal,
+        subject=claim.id_number,
+        service=Service.MEDICAL_SETTLEMENT,
+        request_id=request_id,
+    )
     lookup = await _enrolments(
         registry=registry,
         minter=minter,
         principal=principal,
         id_number=claim.id_number,
-        purpose=Purpose.MEDICAL_SETTLEMENT,
-        decision_id=decision_id,
+        verdict=verdict,
         request_id=request_id,
     )
     insuring = _insuring_city(lookup)
     if insuring is care:
         raise MedicalConflict(f"the patient is insured in {care.entry.name} itself: settle locally, not across cities")
     request = SettlementRequest(**claim.model_dump(), care_city=care.entry.ref)
-    token = _token(minter, insuring, principal=principal, purpose=Purpose.MEDICAL_SETTLEMENT, decision_id=decision_id)
+    token = service_token(minter, insuring, principal=principal, verdict=verdict)
     outcome = await insuring.settle_claim(request=request, service_token=token, request_id=request_id)
     not_insured = NotInsured(f"no medical-insurance enrolment in {insuring.entry.name} any more")
     return _answer(outcome, insuring, not_found=not_insured, write=True)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from commons.problems import problem_responses
-from gateway.deps import CurrentPrincipal, MinterDep, RegistryDep, ResidentDep
+from gateway.deps import CurrentPrincipal, GovernanceDep, MinterDep, RegistryDep, ResidentDep
 from gateway.provident_fund import service, transfers
 from gateway.provident_fund.models import TransferCreate, TransferView
 from schemas.cities import CityCode
@@ -22,9 +22,11 @@ async def loan_eligibility(
     resident: ResidentDep,
     registry: RegistryDep,
     minter: MinterDep,
+    governance: GovernanceDep,
 ) -> service.LoanEligibilityResponse:
     """住房公积金贷款: am I eligible in this city, and for how much? Deposits in every city count (异地缴存互认)."""
     return await service.assess_loan_eligibility(
+        governance=governance,
         registry=registry,
         minter=minter,
         principal=resident,

@@ -7,9 +7,10 @@ from pydantic import BaseModel, Field
 from gateway.auth.models import Principal
 from gateway.exchange.registry import CityRegistry
 from gateway.exchange.tokens import ServiceTokenMinter
+from gateway.policy.service import Governance
 from gateway.records.service import fetch_records_and_rules
+from governance.catalogue import Service
 from schemas.cities import CityCallStatus
-from schemas.purposes import Purpose
 from services.provident_fund.eligibility import FundHolding, LoanEligibility, loan_eligibility
 
 
@@ -28,6 +29,7 @@ class LoanEligibilityResponse(LoanEligibility):
 
 async def assess_loan_eligibility(
     *,
+    governance: Governance,
     registry: CityRegistry,
     minter: ServiceTokenMinter,
     principal: Principal,
@@ -37,12 +39,13 @@ async def assess_loan_eligibility(
 ) -> LoanEligibilityResponse:
     """住房公积金贷款 eligibility and limit in ``lending_city``, deposits in every city recognised."""
     records, rules = await fetch_records_and_rules(
+        governance=governance,
         registry=registry,
         minter=minter,
         principal=principal,
         id_number=id_number,
         city_code=lending_city,
-        purpose=Purpose.LOAN_APPLICATION,
+        service=Service.LOAN_ELIGIBILITY,
         request_id=request_id,
     )
     holdings = [

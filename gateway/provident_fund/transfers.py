@@ -31,6 +31,7 @@ from gateway.access import AccessDenied
 from gateway.auth.models import Principal, PrincipalKind
 from gateway.exchange.registry import CityClient, CityOutcome, CityRegistry
 from gateway.exchange.tokens import ServiceTokenMinter
+from gateway.policy.service import Governance, decide
 from gateway.provident_fund.models import (
     TERMINAL,
     FundTransfer,
@@ -41,6 +42,7 @@ from gateway.provident_fund.models import (
     TransferView,
 )
 from gateway.records.service import CityCallFailed
+from governance.catalogue import Service
 from schemas.cities import CityCallStatus
 from schemas.idcard import validate_id_number
 from schemas.problems import ProblemType
@@ -73,6 +75,7 @@ class TransferContext:
     engine: Engine
     registry: CityRegistry
     minter: ServiceTokenMinter
+    governance: Governance
     in_flight: set[str] = field(default_factory=set)
 
 
@@ -107,7 +110,16 @@ async def start_transfer(
     if request.source_city == request.destination_city:
         raise InvalidTransfer("source_city and destination_city are the same city")
     source, destination = ctx.registry.require(request.source_city), ctx.registry.require(request.destination_city)
-    decision_id = uuid.uuid4().hex
+    verdict = await decide(
+        ctx.governance,
+        principal=principal,
+        subject=id_number,
+        service=Service.FUND_TRANSFER,
+        purpose=Purpose.FUND_TRANSFER,
+        cities=[request.source_city, request.destination_city],
+        request_id=request_id,
+    )
+    decision_id = verdict.decision_id
     await _check_preconditions(ctx, source, destination, principal, id_number, decision_id, request_id)
     transfer = FundTransfer(
         transfer_id=f"tr{uuid.uuid4().hex}",

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.access import AccessDenied, decide_records_access
 from gateway.auth.models import Principal
 from gateway.exchange.registry import CityClient, CityOutcome, CityRegistry
 from gateway.exchange.tokens import ServiceTokenMinter
-from schemas.cities import CityCallStatus
+from gateway.policy.service import Governance, Verdict, decide
+from governance.catalogue import SERVICES, Service
+from schemas.cities import CityCallStatus, CityRef
 from schemas.purposes import Purpose
 from schemas.records import CityResult, HealthResponse, LocalDocumentResponse, PersonRecords, RecordsResponse
 from services.city_rules import CityRules
@@ -27,62 +28,55 @@ class CityCallFailed(Exception):
     """A single-city request could not be answered because the city failed (timeout, unavailable, error)."""
 
 
-def authorize(*, principal: Principal, id_number: str, purpose: Purpose) -> str:
-    """The id of the decision allowing this read; :class:`AccessDenied` naming the rule otherwise."""
-    verdict = decide_records_access(principal=principal, id_number=id_number, purpose=purpose)
-    if not verdict.allowed:
-        raise AccessDenied(f"{verdict.reason} (rule {verdict.rule})")
-    return uuid.uuid4().hex
+class FetchedCity(BaseModel):
+    """One city's part of a fan-out, whole and typed: what a flow computes on inside the gateway."""
+
+    city: CityRef
+    status: CityCallStatus
+    elapsed_ms: int
+    records: PersonRecords | None = None
+    detail: str | None = None
 
 
-def authorized_call(
-    *,
-    registry: CityRegistry,
-    minter: ServiceTokenMinter,
-    principal: Principal,
-    id_number: str,
-    city_code: str,
-    purpose: Purpose,
-) -> tuple[CityClient, str]:
-    """The one city to call and the service token to call it with, once access is decided."""
-    client = registry.require(city_code)
-    decision_id = authorize(principal=principal, id_number=id_number, purpose=purpose)
-    token = minter.mint(
-        city_code=city_code,
+class FetchedRecords(BaseModel):
+    """Every city's records on one person, before release: never sent to a caller as it is."""
+
+    request_id: str
+    id_number: str
+    complete: bool
+    cities: list[FetchedCity]
+
+
+def service_token(minter: ServiceTokenMinter, client: CityClient, *, principal: Principal, verdict: Verdict) -> str:
+    """The gateway-signed token for one call to ``client``, carrying the verdict's purpose and decision id."""
+    return minter.mint(
+        city_code=client.entry.code,
         subject=principal.subject,
         client_id=principal.client_id,
-        purpose=purpose,
-        decision_id=decision_id,
+        purpose=verdict.purpose,
+        decision_id=verdict.decision_id,
     )
-    return client, token
 
 
-async def fetch_person_records(
+async def gather_records(
     *,
     registry: CityRegistry,
     minter: ServiceTokenMinter,
     principal: Principal,
     id_number: str,
-    purpose: Purpose,
+    verdict: Verdict,
     request_id: str,
-) -> RecordsResponse:
+) -> FetchedRecords:
     """Every city's records on ``id_number``, with a status per city; never fails because a city did."""
-    decision_id = authorize(principal=principal, id_number=id_number, purpose=purpose)
 
     async def ask(client: CityClient) -> CityOutcome[PersonRecords]:
-        token = minter.mint(
-            city_code=client.entry.code,
-            subject=principal.subject,
-            client_id=principal.client_id,
-            purpose=purpose,
-            decision_id=decision_id,
-        )
+        token = service_token(minter, client, principal=principal, verdict=verdict)
         return await client.person_records(id_number=id_number, service_token=token, request_id=request_id)
 
     async with asyncio.TaskGroup() as group:
         tasks = [group.create_task(ask(client)) for client in registry.clients]
     results = [
-        CityResult(
+        FetchedCity(
             city=client.entry.ref,
             status=outcome.status,
             elapsed_ms=outcome.elapsed_ms,
@@ -92,7 +86,7 @@ async def fetch_person_records(
         for client, outcome in zip(registry.clients, (task.result() for task in tasks), strict=True)
     ]
     answered = {CityCallStatus.OK, CityCallStatus.NOT_FOUND}
-    return RecordsResponse(
+    return FetchedRecords(
         request_id=request_id,
         id_number=id_number,
         complete=all(result.status in answered for result in results),
@@ -100,20 +94,84 @@ async def fetch_person_records(
     )
 
 
+async def lookup_records(
+    *,
+    governance: Governance,
+    registry: CityRegistry,
+    minter: ServiceTokenMinter,
+    principal: Principal,
+    id_number: str,
+    service: Service,
+    purpose: Purpose,
+    request_id: str,
+    case_ref: str | None = None,
+) -> RecordsResponse:
+    """Every city's records on ``id_number`` as the policy releases them to ``principal`` for ``purpose``."""
+    verdict = await decide(
+        governance,
+        principal=principal,
+        subject=id_number,
+        service=service,
+        purpose=purpose,
+        cities=registry.codes,
+        request_id=request_id,
+        case_ref=case_ref,
+    )
+    fetched = await gather_records(
+        registry=registry,
+        minter=minter,
+        principal=principal,
+        id_number=id_number,
+        verdict=verdict,
+        request_id=request_id,
+    )
+    return RecordsResponse(
+        request_id=request_id,
+        decision_id=verdict.decision_id,
+        policy=verdict.policy,
+        purpose=purpose.value,
+        id_number=id_number,
+        complete=fetched.complete,
+        cities=[
+            CityResult(
+                city=result.city,
+                status=result.status,
+                elapsed_ms=result.elapsed_ms,
+                records=None if result.records is None else verdict.release(result.records.model_dump(mode="json")),
+                detail=result.detail,
+            )
+            for result in fetched.cities
+        ],
+        disclosure=verdict.disclosure(),
+    )
+
+
 async def fetch_local_document(
     *,
+    governance: Governance,
     registry: CityRegistry,
     minter: ServiceTokenMinter,
     principal: Principal,
     id_number: str,
     city_code: str,
-    purpose: Purpose,
     request_id: str,
 ) -> LocalDocumentResponse:
-    """One city's records on ``id_number`` in that city's own dialect, to set beside the canonical form."""
-    client, token = authorized_call(
-        registry=registry, minter=minter, principal=principal, id_number=id_number, city_code=city_code, purpose=purpose
+    """One city's records on ``id_number`` in that city's own dialect, to set beside the canonical form.
+
+    The local document cannot be cut field by field (its names are the city's own), so the policy must
+    release every category in full.
+    """
+    client = registry.require(city_code)
+    verdict = await decide(
+        governance,
+        principal=principal,
+        subject=id_number,
+        service=Service.LOCAL_DOCUMENT,
+        purpose=Purpose.SELF_SERVICE,
+        cities=[city_code],
+        request_id=request_id,
     )
+    token = service_token(minter, client, principal=principal, verdict=verdict)
     outcome = await client.local_document(id_number=id_number, service_token=token, request_id=request_id)
     if outcome.status is CityCallStatus.NOT_FOUND:
         raise ResidentNotFound(f"{client.entry.name} holds no records on this ID number")
@@ -124,26 +182,37 @@ async def fetch_local_document(
 
 async def fetch_records_and_rules(
     *,
+    governance: Governance,
     registry: CityRegistry,
     minter: ServiceTokenMinter,
     principal: Principal,
     id_number: str,
     city_code: str,
-    purpose: Purpose,
+    service: Service,
     request_id: str,
-) -> tuple[RecordsResponse, CityRules]:
+) -> tuple[FetchedRecords, CityRules]:
     """Every city's records and one city's rules, fetched at once: what a cross-city decision needs."""
-    client, token = authorized_call(
-        registry=registry, minter=minter, principal=principal, id_number=id_number, city_code=city_code, purpose=purpose
+    client = registry.require(city_code)
+    purpose = SERVICES[service].purpose
+    assert purpose is not None, f"{service} states its own purpose"
+    verdict = await decide(
+        governance,
+        principal=principal,
+        subject=id_number,
+        service=service,
+        purpose=purpose,
+        cities=registry.codes,
+        request_id=request_id,
     )
+    token = service_token(minter, client, principal=principal, verdict=verdict)
     async with asyncio.TaskGroup() as group:
         records = group.create_task(
-            fetch_person_records(
+            gather_records(
                 registry=registry,
                 minter=minter,
                 principal=principal,
                 id_number=id_number,
-                purpose=purpose,
+                verdict=verdict,
                 request_id=request_id,
             )
         )

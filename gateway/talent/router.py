@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from commons.problems import problem_responses
-from gateway.deps import MinterDep, RegistryDep, ResidentDep
+from gateway.deps import GovernanceDep, MinterDep, RegistryDep, ResidentDep
 from gateway.talent import service
 from schemas.cities import CityCode
 
@@ -18,19 +18,39 @@ CityQuery = Annotated[CityCode, Query(description="The city whose requirement ap
 
 @router.get("/continuing-education")
 async def continuing_education(
-    city: CityQuery, request: Request, resident: ResidentDep, registry: RegistryDep, minter: MinterDep
+    city: CityQuery,
+    request: Request,
+    resident: ResidentDep,
+    registry: RegistryDep,
+    minter: MinterDep,
+    governance: GovernanceDep,
 ) -> service.ContinuingEducationSummary:
     """学时互认: my continuing-education hours from every city against one city's annual requirement."""
     return await service.continuing_education(
-        registry=registry, minter=minter, principal=resident, city=city, request_id=request.state.request_id
+        governance=governance,
+        registry=registry,
+        minter=minter,
+        principal=resident,
+        city=city,
+        request_id=request.state.request_id,
     )
 
 
 @router.get("/evaluation")
 async def title_evaluation(
-    city: CityQuery, request: Request, resident: ResidentDep, registry: RegistryDep, minter: MinterDep
+    city: CityQuery,
+    request: Request,
+    resident: ResidentDep,
+    registry: RegistryDep,
+    minter: MinterDep,
+    governance: GovernanceDep,
 ) -> service.TitleEvaluationView:
     """职称评审 view: my whole talent record from every city, judged by one city's rules."""
     return await service.title_evaluation(
-        registry=registry, minter=minter, principal=resident, city=city, request_id=request.state.request_id
+        governance=governance,
+        registry=registry,
+        minter=minter,
+        principal=resident,
+        city=city,
+        request_id=request.state.request_id,
     )

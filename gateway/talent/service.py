@@ -7,10 +7,10 @@ from pydantic import BaseModel, Field
 from gateway.auth.models import Principal
 from gateway.exchange.registry import CityRegistry
 from gateway.exchange.tokens import ServiceTokenMinter
-from gateway.records.service import fetch_records_and_rules
+from gateway.policy.service import Governance
+from gateway.records.service import FetchedRecords, fetch_records_and_rules
+from governance.catalogue import Service
 from schemas.cities import CityCallStatus, CityRef
-from schemas.purposes import Purpose
-from schemas.records import RecordsResponse
 from schemas.talent import ProfessionalTitle, SkillCertificate, TitleGrade
 from services.city_rules import CityRules
 from services.talent.recognition import RecognisedYear, recognised_hours
@@ -47,24 +47,27 @@ class TitleEvaluationView(ContinuingEducationSummary):
 
 async def _records_and_rules(
     *,
+    governance: Governance,
     registry: CityRegistry,
     minter: ServiceTokenMinter,
     principal: Principal,
     city: str,
+    service: Service,
     request_id: str,
-) -> tuple[RecordsResponse, CityRules]:
+) -> tuple[FetchedRecords, CityRules]:
     return await fetch_records_and_rules(
+        governance=governance,
         registry=registry,
         minter=minter,
         principal=principal,
         id_number=principal.subject,
         city_code=city,
-        purpose=Purpose.TALENT_EVALUATION,
+        service=service,
         request_id=request_id,
     )
 
 
-def _summary(records: RecordsResponse, rules: CityRules) -> ContinuingEducationSummary:
+def _summary(records: FetchedRecords, rules: CityRules) -> ContinuingEducationSummary:
     hours = {r.city.code: r.records.talent.continuing_education for r in records.cities if r.records is not None}
     required = rules.talent.ce_hours_required
     return ContinuingEducationSummary(
@@ -78,21 +81,45 @@ def _summary(records: RecordsResponse, rules: CityRules) -> ContinuingEducationS
 
 
 async def continuing_education(
-    *, registry: CityRegistry, minter: ServiceTokenMinter, principal: Principal, city: str, request_id: str
+    *,
+    governance: Governance,
+    registry: CityRegistry,
+    minter: ServiceTokenMinter,
+    principal: Principal,
+    city: str,
+    request_id: str,
 ) -> ContinuingEducationSummary:
     """学时互认: the resident's hours in every city, counted toward ``city``'s annual requirement."""
     records, rules = await _records_and_rules(
-        registry=registry, minter=minter, principal=principal, city=city, request_id=request_id
+        governance=governance,
+        registry=registry,
+        minter=minter,
+        principal=principal,
+        city=city,
+        service=Service.CONTINUING_EDUCATION,
+        request_id=request_id,
     )
     return _summary(records, rules)
 
 
 async def title_evaluation(
-    *, registry: CityRegistry, minter: ServiceTokenMinter, principal: Principal, city: str, request_id: str
+    *,
+    governance: Governance,
+    registry: CityRegistry,
+    minter: ServiceTokenMinter,
+    principal: Principal,
+    city: str,
+    request_id: str,
 ) -> TitleEvaluationView:
     """The whole talent record from every city, with hours judged by ``city``'s requirement."""
     records, rules = await _records_and_rules(
-        registry=registry, minter=minter, principal=principal, city=city, request_id=request_id
+        governance=governance,
+        registry=registry,
+        minter=minter,
+        principal=principal,
+        city=city,
+        service=Service.TITLE_EVALUATION,
+        request_id=request_id,
     )
     certificates: list[IssuedSkillCertificate] = []
     titles: list[AwardedTitle] = []

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -17,6 +19,7 @@ import pytest
 
 from czt.deployment import LocalDeployment
 from czt.run import Supervisor
+from gateway.auth.demo import DEMO_OFFICIAL_PASSWORD
 from mock_cities.personas import DEMO_RESIDENT_PASSWORD, PERSONAS
 from mock_cities.profiles import BUILTIN_PROFILES, builtin_profiles
 
@@ -183,3 +186,47 @@ def test_czt_run_starts_everything_and_stops_cleanly_on_ctrl_c(data_dir: Path) -
     assert CHEN_JING.id_number in text  # the demo logins are printed
     assert "all processes stopped" in text
     assert not any(_listening(base + i) for i in range(4)), "a process outlived czt run"
+
+
+def test_200_concurrent_official_lookups_are_audited_in_one_unbroken_chain(
+    deployment: tuple[LocalDeployment, Supervisor],
+) -> None:
+    plan, _ = deployment
+    request_ids = [f"e2e-load-{i:03d}-{random.getrandbits(32):08x}" for i in range(200)]
+
+    async def load() -> list[int]:
+        limits = httpx.Limits(max_connections=50)
+        async with httpx.AsyncClient(base_url=plan.gateway_url, timeout=120, limits=limits) as client:
+            grant = await client.post(
+                "/v1/auth/token",
+                data={"grant_type": "password", "username": "zz-gjj-tan", "password": DEMO_OFFICIAL_PASSWORD},
+            )
+            headers = {"Authorization": f"Bearer {grant.json()['access_token']}"}
+
+            async def one(request_id: str) -> int:
+                response = await client.get(
+                    f"/v1/residents/{CHEN_JING.id_number}/records",
+                    params={"purpose": "fund-transfer", "case_ref": "E2E-LOAD"},
+                    headers={**headers, "X-Request-ID": request_id},
+                )
+                return response.status_code
+
+            return await asyncio.gather(*(one(r) for r in request_ids))
+
+    assert asyncio.run(load()) == [200] * 200
+    database = plan.data_dir / "gateway.db"
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute("SELECT seq, request_id FROM audit_entry WHERE request_id LIKE 'e2e-load-%'")
+        seqs = [seq for seq, request_id in rows if request_id in set(request_ids)]
+    assert len(seqs) == len(set(seqs)) == 200
+
+    verify = [*CZT, "audit", "verify", "--database-url", f"sqlite:///{database}"]
+    intact = subprocess.run(verify, capture_output=True, text=True, check=False)
+    assert intact.returncode == 0, intact.stdout + intact.stderr
+
+    tampered = sorted(seqs)[100]
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE audit_entry SET purpose = 'case-handling' WHERE seq = ?", (tampered,))
+    broken = subprocess.run(verify, capture_output=True, text=True, check=False)
+    assert broken.returncode == 1
+    assert str(tampered) in broken.stdout

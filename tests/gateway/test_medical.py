@@ -249,10 +249,16 @@ async def test_only_a_care_citys_medical_insurance_official_submits_claims(world
             auth=("demo-integrator", "czt-integrator-secret"),
         )
     ).json()["access_token"]
-    for auth in (fund_clerk, wang, bearer(integrator)):
+    # Residents and clients are not officials of a care city: the operation itself is refused.
+    for auth in (wang, bearer(integrator)):
         denied = await world.client.post(CLAIMS, json=body, headers=auth)
         assert denied.status_code == 403, denied.text
         assert denied.json()["type"] == "urn:czt:problem:forbidden"
+    # A 公积金 clerk is an official, but the policy keeps 医保 data from other departments.
+    denied = await world.client.post(CLAIMS, json=body, headers=fund_clerk)
+    assert denied.status_code == 403, denied.text
+    assert denied.json()["type"] == "urn:czt:problem:policy-denied"
+    assert "officials-other-domains" in {d["rule"] for d in denied.json()["denials"]}
     # 长沙's clerk cannot settle a 长沙-insured patient across cities: that is a local claim.
     local = await world.client.post(
         CLAIMS, json=claim(CHEN_JING.id_number, "2020-03-03"), headers=await official(world)

@@ -138,14 +138,17 @@ async def test_official_looks_up_a_resident_for_a_stated_purpose(world: World) -
 
 async def test_api_client_reads_with_client_credentials(world: World) -> None:
     client = DEMO_CLIENTS[0]
-    grant = await world.client.post(
-        "/v1/auth/token",
-        data={"grant_type": "client_credentials", "client_id": client.client_id, "client_secret": client.secret},
-    )
-    token = grant.json()["access_token"]
-    response = await world.client.get(
-        f"/v1/residents/{LIU_YANG.id_number}/records", params={"purpose": "fund-transfer"}, headers=bearer(token)
-    )
+    async with AsyncExitStack() as stack:
+        # Under the open policy clients need no consent (see tests/gateway/test_governance.py for the others).
+        permissive = await world.another_gateway(stack, policy="open")
+        grant = await permissive.client.post(
+            "/v1/auth/token",
+            data={"grant_type": "client_credentials", "client_id": client.client_id, "client_secret": client.secret},
+        )
+        token = grant.json()["access_token"]
+        response = await permissive.client.get(
+            f"/v1/residents/{LIU_YANG.id_number}/records", params={"purpose": "fund-transfer"}, headers=bearer(token)
+        )
     assert response.status_code == 200
     assert by_city(response.json())["430200"]["status"] == "ok"
 

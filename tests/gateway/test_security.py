@@ -232,7 +232,7 @@ async def test_resident_cannot_read_another_resident(world: World) -> None:
         params={"purpose": "self-service"},
         headers=bearer(token),
     )
-    assert_problem(response, 403, FORBIDDEN)
+    assert_problem(response, 403, "urn:czt:problem:policy-denied")
     assert OTHER_RESIDENT.name not in response.text
 
 

@@ -1,0 +1,1 @@
+"""The hash-chained audit log of every exchange, and the resident's data tracker built on it."""
