@@ -36,7 +36,6 @@ from gateway.policy.middleware import note_decision
 from gateway.policy.models import DivergencePage, DivergenceView, PolicyView, RuleView, ShadowDivergence
 from governance.catalogue import SERVICES, Service
 from governance.engine import (
-    RESIDENT_SELF_ONLY,
     AccessRequest,
     CompiledPolicy,
     ConsentState,
@@ -45,6 +44,7 @@ from governance.engine import (
     RequesterKind,
 )
 from governance.masks import pseudonym
+from governance.outcome import Outcome, service_outcome
 from governance.release import release
 from schemas.purposes import Purpose
 from schemas.records import CategoryDisclosure
@@ -197,7 +197,7 @@ def _decide(
     scope_refusal = None
     if principal.kind is not PrincipalKind.RESIDENT and READ_SCOPE not in principal.scopes:
         scope_refusal = f"the token lacks the {READ_SCOPE} scope"
-    outcome = _outcome(service, needs, decisions, scope_refusal)
+    outcome = Outcome.refused(scope_refusal) if scope_refusal else service_outcome(service.value, needs, decisions)
     refusal = outcome.refusal
 
     if governance.shadow is not None:
@@ -327,76 +327,8 @@ def _requester_fields(principal: Principal, governance: Governance) -> dict[str,
     }
 
 
-@dataclass(frozen=True)
-class _Outcome:
-    """``allowed``, ``partial`` or ``denied``; when denied, why and which categories stopped it."""
-
-    name: str
-    refusal: str | None = None
-    blocking: tuple[str, ...] = ()
-    consent_only: bool = False
-    """True when only missing consents stopped it: granting them would let it through."""
-
-
-def _outcome(
-    service: Service, needs: dict[str, tuple[str, ...]], decisions: dict[str, Decision], scope_refusal: str | None
-) -> _Outcome:
-    """The exchange's outcome. A service that needs fields gets them in clear or not at all; a lookup
-    (which needs nothing in particular) goes ahead when any category is released."""
-    if scope_refusal is not None:
-        return _Outcome("denied", scope_refusal)
-    reasons: list[str] = []
-    blocking: list[str] = []
-    consent_only = True
-    for category, needed in needs.items():
-        decision = decisions[category]
-        if not needed:
-            continue
-        if not decision.allowed:
-            reasons.append(_explain([(category, decision)]))
-            consent_only &= decision.consent is ConsentState.MISSING
-            blocking.append(category)
-        elif absent := [f for f in needed if f not in decision.fields]:
-            reasons.append(
-                f"{category}: {service.value} needs {', '.join(absent)} in clear, which rule {decision.rule} "
-                "withholds or masks"
-            )
-            consent_only = False
-            blocking.append(category)
-    if not reasons and not any(d.allowed for d in decisions.values()):
-        reasons = [_explain(list(decisions.items()))]
-        blocking = list(decisions)
-        consent_only = any(d.consent is ConsentState.MISSING for d in decisions.values())
-    if reasons:
-        return _Outcome("denied", "; ".join(reasons), tuple(blocking), consent_only)
-    released = sum(d.allowed for d in decisions.values())
-    return _Outcome("allowed" if released == len(decisions) else "partial")
-
-
-def _explain(refused: list[tuple[str, Decision]]) -> str:
-    """Why categories were refused, one clause per rule (or default deny), each naming its categories."""
-    groups: dict[tuple[str | None, ConsentState], list[str]] = {}
-    reasons: dict[tuple[str | None, ConsentState], str] = {}
-    for category, decision in refused:
-        key = (decision.rule, decision.consent)
-        groups.setdefault(key, []).append(category)
-        reasons.setdefault(key, decision.reason)
-    clauses = []
-    for (rule, consent), categories in groups.items():
-        if consent is ConsentState.MISSING:
-            why = f"rule {rule} releases them only with the resident's consent, and none is active"
-        elif rule is None and (len(categories) == 1 or reasons[(rule, consent)] == RESIDENT_SELF_ONLY):
-            why = reasons[(rule, consent)]
-        elif rule is None:
-            why = "no rule releases them (default deny)"
-        else:
-            why = f"rule {rule}: {reasons[(rule, consent)]}"
-        clauses.append(f"{', '.join(categories)} — {why}")
-    return "; ".join(clauses)
-
-
 def _refusal(
-    outcome: _Outcome,
+    outcome: Outcome,
     decisions: dict[str, Decision],
     *,
     governance: Governance,
@@ -440,7 +372,7 @@ def _shadow(
 ) -> None:
     """Keep a divergence when the shadow policy decides any category, or the exchange, otherwise."""
     assert governance.shadow is not None
-    shadow_outcome = _outcome(service, needs, shadow_decisions, scope_refusal).name
+    shadow_outcome = "denied" if scope_refusal else service_outcome(service.value, needs, shadow_decisions).name
     differences = [
         {"category": category, "active": _summary(decision), "shadow": _summary(shadow_decisions[category])}
         for category, decision in active.items()
