@@ -30,7 +30,7 @@ DatabaseUrl = Annotated[
 
 
 @contextmanager
-def _audit_engine(database_url: str | None) -> Iterator[Engine]:
+def audit_engine(database_url: str | None) -> Iterator[Engine]:
     """An engine on a gateway database that holds an audit log, or exit 2 saying why there is none."""
     url = database_url or GatewaySettings().resolved_database_url
     shown = make_url(url).render_as_string(hide_password=True)
@@ -53,7 +53,7 @@ def _audit_engine(database_url: str | None) -> Iterator[Engine]:
 @audit_app.command()
 def verify(database_url: DatabaseUrl = None) -> None:
     """Walk the chain; exit 0 when intact, or name the first broken entry and exit 1."""
-    with _audit_engine(database_url) as engine:
+    with audit_engine(database_url) as engine:
         report = audit_service.verify_chain(engine)
     if report.valid:
         head = (report.head_hash or "")[:12]
@@ -71,7 +71,7 @@ def show(
     database_url: DatabaseUrl = None,
 ) -> None:
     """The latest entries, newest first (subjects appear as pseudonyms, never ID numbers)."""
-    with _audit_engine(database_url) as engine, Session(engine) as session:
+    with audit_engine(database_url) as engine, Session(engine) as session:
         page = audit_service.list_entries(session, limit=limit, before=None)
     table = Table(title=f"audit log: latest {len(page.entries)} entries")
     table.add_column("seq", justify="right", no_wrap=True)

@@ -21,6 +21,7 @@ from czt.policy import policy_app
 from czt.run import StartupFailed, Supervisor
 from czt.seeding import SeedTarget, is_seeded, local_targets, population_from, seed_target
 from czt.settings import RunSettings, SeedSettings
+from czt.workload import workload_app
 from gateway.auth.demo import DEMO_CLIENTS, DEMO_OFFICIAL_PASSWORD, DEMO_OFFICIALS
 from gateway.settings import GatewaySettings, policy_path
 from governance.policy import PolicyError, load_policy
@@ -31,6 +32,7 @@ app = typer.Typer(help="CZT Interop: cross-city public-service data exchange for
 console = Console()
 app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
+app.add_typer(workload_app, name="workload")
 
 _run, _seed = RunSettings(), SeedSettings()
 DataDir = Annotated[Path, typer.Option(help="Folder for databases and keys (CZT_RUN_DATA_DIR)")]

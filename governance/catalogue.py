@@ -255,3 +255,29 @@ SERVICES: dict[Service, ServiceNeed] = {
         ),
     )
 }
+
+
+PURPOSE_NEEDS: dict[Purpose, dict[str, tuple[str, ...]]] = {
+    Purpose.SELF_SERVICE: {},
+    Purpose.CASE_HANDLING: {},
+    Purpose.FUND_TRANSFER: dict(SERVICES[Service.FUND_TRANSFER].needs),
+    Purpose.LOAN_APPLICATION: dict(SERVICES[Service.LOAN_ELIGIBILITY].needs),
+    Purpose.MEDICAL_SETTLEMENT: dict(SERVICES[Service.MEDICAL_SETTLEMENT].needs),
+    Purpose.MEDICAL_FILING: dict(SERVICES[Service.MEDICAL_FILING].needs),
+    Purpose.CREDENTIAL_VERIFICATION: {  # is there such a certificate, of that kind and level: not when it was issued
+        "talent.skill_certificates": ("certificate_no", "occupation", "level", "issuer"),
+        "talent.titles": ("certificate_no", "series", "title", "grade"),
+    },
+    Purpose.TALENT_EVALUATION: dict(SERVICES[Service.TITLE_EVALUATION].needs),
+}
+"""What a lookup *for a purpose* needs to do its job: the fields of the service that purpose serves (the
+requester named the person, so identity is not among them; a case check needs nothing in particular).
+A lookup (``records.lookup``) takes whatever the policy releases; the policy lab counts what it releases
+beyond this as over-sharing, and a lookup that lacks it as a service the requester cannot finish."""
+
+
+def needs_of(service: Service, purpose: Purpose) -> dict[str, tuple[str, ...]]:
+    """The fields ``service`` cannot do without when used for ``purpose`` (category → fields)."""
+    if service is Service.RECORDS_LOOKUP:
+        return PURPOSE_NEEDS[purpose]
+    return {category: fields for category, fields in SERVICES[service].needs.items() if fields}

@@ -188,6 +188,41 @@ def covering_consents(session: Session, *, subject: str, requester: Requester, n
     ]
 
 
+def covers_at(row: Consent, *, requester: Requester, at: datetime) -> ConsentCover | None:
+    """Pure: what ``row`` let ``requester`` have at the past moment ``at``, or None when it did not cover them then.
+
+    The historical twin of :func:`covering_consents` (same grantee rule, same validity window), for replaying
+    recorded decisions: a consent counts only if it had been granted by ``at`` — a later grant may be back-dated
+    with ``valid_from`` — and had not yet been revoked; a revoked row is kept as evidence, so its ``revoked_at``
+    says from when it stopped counting.
+    """
+    at = _utc(at)
+    if not _names_grantee(row, requester):
+        return None
+    if _utc(row.created_at) > at or not _utc(row.valid_from) <= at < _utc(row.valid_until):
+        return None
+    if row.revoked_at is not None and _utc(row.revoked_at) <= at:
+        return None
+    return ConsentCover(
+        consent_id=row.consent_id,
+        categories=frozenset(_json_list(row.categories)),
+        purposes=frozenset(_json_list(row.purposes)),
+    )
+
+
+def _names_grantee(row: Consent, requester: Requester) -> bool:
+    """Python for :func:`_granted_to`: the row's grantee is ``requester``."""
+    if requester.kind is RequesterKind.CLIENT:
+        return row.grantee_kind == GranteeKind.CLIENT.value and row.grantee_client_id == requester.client_id
+    if requester.kind is RequesterKind.OFFICIAL and requester.city is not None:
+        return (
+            row.grantee_kind == GranteeKind.OFFICIAL.value
+            and row.grantee_city == requester.city
+            and (row.grantee_department is None or row.grantee_department == requester.department)
+        )
+    return False
+
+
 def consent_for(covers: Iterable[ConsentCover], *, category: str, purpose: str) -> str | None:
     """Pure: the id of the first consent covering category and purpose, or None."""
     return next(
