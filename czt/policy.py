@@ -10,16 +10,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from czt.policy_files import load_or_exit
 from czt.replay import replay
 from czt.workload import DEFAULT_REQUESTS, DEFAULT_SEED
-from gateway.settings import policy_path
 from governance.engine import compile_policy
 from governance.lab.diff import diff as policy_diff
 from governance.lab.report import render_html
 from governance.lab.simulate import Flow, Simulation, count_jsonl, count_signatures
 from governance.lab.simulate import simulate as run_simulation
 from governance.lab.workload import DEFAULT_MIX, generate, load_mix
-from governance.policy import Policy, PolicyError, load_policy
 
 policy_app = typer.Typer(
     help="Data-sharing policies (policies/*.yaml): check, show, and the policy lab — simulate, diff, replay.",
@@ -30,23 +29,13 @@ console = Console()
 PolicyArg = Annotated[str, typer.Argument(help="A shipped policy's name (default, strict, open) or a YAML path")]
 
 
-def _load(name: str) -> Policy:
-    try:
-        return load_policy(policy_path(name))
-    except PolicyError as exc:
-        console.print(f"[red]✗ {name}: {len(exc.problems)} problem(s)[/]")
-        for problem in exc.problems:
-            console.print(f"  {problem}", markup=False, highlight=False)
-        raise typer.Exit(1) from None
-
-
 @policy_app.command()
 def check(policies: Annotated[list[str], typer.Argument(help="Policy names or YAML paths")]) -> None:
     """Validate policy files: every problem with its file, line and rule id; exit 1 if any is broken."""
     broken = 0
     for name in policies:
         try:
-            policy = _load(name)
+            policy = load_or_exit(name)
         except typer.Exit:
             broken += 1
             continue
@@ -58,7 +47,7 @@ def check(policies: Annotated[list[str], typer.Argument(help="Policy names or YA
 @policy_app.command()
 def show(policy: PolicyArg = "default") -> None:
     """The policy's rules in the order they are applied: who, what, why, which fields, masks, consent."""
-    loaded = _load(policy)
+    loaded = load_or_exit(policy)
     console.print(f"[bold]{loaded.title}[/] ({loaded.version}) — {loaded.description}")
     table = Table(show_lines=True)
     for column in ("rule", "requester", "categories", "purposes", "released", "consent / delay"):
@@ -100,7 +89,7 @@ def simulate(
 ) -> None:
     """Replay a workload through each policy: services finished online, refusals, consent prompts, privacy
     exposure, over-sharing and the flow matrix, side by side."""
-    compiled = [compile_policy(_load(name)) for name in policies]
+    compiled = [compile_policy(load_or_exit(name)) for name in policies]
     if workload is None:
         signatures, mix = count_signatures(
             generate(load_mix(DEFAULT_MIX), requests=DEFAULT_REQUESTS, seed=DEFAULT_SEED)
@@ -194,7 +183,7 @@ def diff_command(
 ) -> None:
     """Every requester × city × purpose × category × consent combination on which A and B decide differently
     (released or not, fields, masks), grouped by what changes, each combination listed."""
-    result = policy_diff(compile_policy(_load(a)), compile_policy(_load(b)))
+    result = policy_diff(compile_policy(load_or_exit(a)), compile_policy(load_or_exit(b)))
     if as_json:
         typer.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
         return

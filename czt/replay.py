@@ -15,10 +15,9 @@ from rich.table import Table
 from sqlmodel import Session
 
 from czt.audit import audit_engine  # the same "no database / no audit log: exit 2" as czt audit
+from czt.policy_files import load_or_exit
 from gateway.policy.replay import ReplayReport, replay_log
-from gateway.settings import policy_path
 from governance.engine import compile_policy
-from governance.policy import Policy, PolicyError, load_policy
 
 console = Console()
 _FIELDS_SHOWN = 6
@@ -37,7 +36,7 @@ def replay(
     show: Annotated[int, typer.Option(min=0, help="How many changed entries to list, oldest first (--json too)")] = 20,
 ) -> None:
     """Re-evaluate the decisions on record under a candidate policy and report what would have changed."""
-    policy = _load(candidate)
+    policy = load_or_exit(candidate)
     with audit_engine(database_url) as engine, Session(engine) as session:
         report = replay_log(session=session, candidate=compile_policy(policy), limit=limit, keep=show)
     if report.entries_read == 0:
@@ -47,17 +46,6 @@ def replay(
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
         return
     _print(report, show=show)
-
-
-def _load(name: str) -> Policy:
-    # As `czt policy check` reports it: every problem with file, line and rule, then exit 1.
-    try:
-        return load_policy(policy_path(name))
-    except PolicyError as exc:
-        console.print(f"[red]✗ {escape(name)}: {len(exc.problems)} problem(s)[/]")
-        for problem in exc.problems:
-            console.print(f"  {problem}", markup=False, highlight=False)
-        raise typer.Exit(1) from None
 
 
 def _print(report: ReplayReport, *, show: int) -> None:

@@ -12,7 +12,7 @@ requests through the same function the gateway enforces with.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -161,6 +161,22 @@ class CompiledPolicy:
             f"for {request.purpose} (default deny)",
             request.category,
         )
+
+
+def decide_categories(
+    policy: CompiledPolicy,
+    requester: Requester,
+    categories: Iterable[str],
+    purpose: str,
+    *,
+    self_access: bool,
+    consented: Container[str],
+) -> dict[str, Decision]:
+    """One decision per category of one exchange; ``consented`` holds the categories a consent covers."""
+    return {
+        category: policy.decide(AccessRequest(requester, category, purpose, self_access, category in consented))
+        for category in categories
+    }
 
 
 def compile_policy(policy: Policy) -> CompiledPolicy:

@@ -35,7 +35,7 @@ from gateway.consent import service as consent_service
 from gateway.consent.models import Consent
 from gateway.policy.service import DEFAULT_DENY, HOLDER_PRESENTED, ISSUER_REVOCATION
 from governance.catalogue import SERVICES, Service
-from governance.engine import AccessRequest, CompiledPolicy, Decision, Requester, RequesterKind
+from governance.engine import CompiledPolicy, Decision, Requester, RequesterKind, decide_categories
 from governance.outcome import Outcome, service_outcome
 
 UNGATED = (HOLDER_PRESENTED, ISSUER_REVOCATION)
@@ -171,18 +171,10 @@ def reevaluate(entry: AuditEntry, consents: Sequence[Consent], *, candidate: Com
         if row.subject == record.subject
         if (cover := consent_service.covers_at(row, requester=requester, at=record.at)) is not None
     ]
-    decisions = {
-        category: candidate.decide(
-            AccessRequest(
-                requester=requester,
-                category=category,
-                purpose=record.purpose,
-                self_access=self_access,
-                consented=consent_service.consent_for(covers, category=category, purpose=record.purpose) is not None,
-            )
-        )
-        for category in needs
-    }
+    consented = {c for c in needs if consent_service.consent_for(covers, category=c, purpose=record.purpose)}
+    decisions = decide_categories(
+        candidate, requester, needs, record.purpose, self_access=self_access, consented=consented
+    )
     outcome = service_outcome(service.value, needs, decisions)
     return Reevaluation(
         seq=entry.seq, record=record, decisions=decisions, outcome=outcome, fields=released_fields(decisions, outcome)

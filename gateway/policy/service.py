@@ -36,12 +36,12 @@ from gateway.policy.middleware import note_decision
 from gateway.policy.models import DivergencePage, DivergenceView, PolicyView, RuleView, ShadowDivergence
 from governance.catalogue import SERVICES, Service
 from governance.engine import (
-    AccessRequest,
     CompiledPolicy,
     ConsentState,
     Decision,
     Requester,
     RequesterKind,
+    decide_categories,
 )
 from governance.masks import pseudonym
 from governance.outcome import Outcome, service_outcome
@@ -179,19 +179,10 @@ def _decide(
         with Session(governance.engine) as session:
             covers = consent_service.covering_consents(session, subject=subject_pseudonym, requester=requester, now=now)
 
+    consented = {c for c in needs if consent_service.consent_for(covers, category=c, purpose=purpose.value)}
+
     def evaluate(policy: CompiledPolicy) -> dict[str, Decision]:
-        return {
-            category: policy.decide(
-                AccessRequest(
-                    requester=requester,
-                    category=category,
-                    purpose=purpose.value,
-                    self_access=self_access,
-                    consented=consent_service.consent_for(covers, category=category, purpose=purpose.value) is not None,
-                )
-            )
-            for category in needs
-        }
+        return decide_categories(policy, requester, needs, purpose.value, self_access=self_access, consented=consented)
 
     decisions = evaluate(governance.policy)
     scope_refusal = None
