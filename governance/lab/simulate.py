@@ -149,8 +149,8 @@ def count_jsonl(path: Path) -> tuple[Counter[Signature], Counter[str]]:
     """:func:`count_signatures` straight from a trace file, without building a request object per line.
 
     Lines that differ only in their leading id are counted as text first and parsed once for all (a million-line
-    trace holds a few thousand distinct ones), in the order they first occur, so the counters come out exactly as
-    from parsing line by line; a bad line raises ValueError naming the first line where it occurs.
+    trace of the default mix holds 138 distinct ones), in the order they first occur, so the counters come out
+    exactly as from parsing line by line; a bad line raises ValueError naming the first line where it occurs.
     """
     signatures: Counter[Signature] = Counter()
     mix: Counter[str] = Counter()

@@ -88,3 +88,11 @@ def test_a_bad_line_is_named(tmp_path: Path) -> None:
 def test_a_broken_mix_says_what_is_wrong(entry: dict[str, object], complaint: str) -> None:
     with pytest.raises(ValidationError, match=complaint):
         Mix.model_validate({"entries": [entry]})
+
+
+def test_the_default_workload_is_pinned_byte_for_byte(tmp_path: Path) -> None:
+    # The default mix, 20,000 requests, seed 2026. A change to the mix or to the generator changes this on purpose
+    # (update the digest and say so in the commit); anything else changing it breaks reproducibility.
+    assert trace_digest(tmp_path / "w.jsonl", requests=20_000, seed=2026) == (
+        "e00ade4add7f68662b80f2e58ab353b58869195f4e9655e7aed717c73fbb7bfa"
+    )
