@@ -48,6 +48,8 @@ class InvalidConsent(Exception):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+        # Named like a request validation error, so clients read both the same way (RFC 9457 extension).
+        self.extensions = {"invalid-params": [{"name": field, "reason": reason}]}
 
 
 class ConsentNotFound(Exception):

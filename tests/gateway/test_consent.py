@@ -517,7 +517,8 @@ async def test_an_invalid_grant_is_a_problem_naming_the_field(
     problem = response.json()
     assert problem["type"] == ProblemType.VALIDATION
     assert problem["detail"].startswith(field), problem
-    for param in problem.get("invalid-params", []):
+    assert problem["invalid-params"], problem  # every invalid grant names its field, however it was found
+    for param in problem["invalid-params"]:
         assert param["name"].startswith(field), problem
     assert set(ids(await my_consents(world, token))) == before  # nothing stored
 
