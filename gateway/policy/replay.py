@@ -11,11 +11,9 @@ exchanges before it decides a single live one::
            the candidate decides each category; the service's outcome and the fields it would release
            compared with the recorded outcome and fields; tallied into a ReplayReport
 
-What a replay cannot see: the recorded decision may have been a refusal for a token without the
-``records:read`` scope, which the log does not set apart from a policy refusal; the candidate's decision on such
-an entry is what the policy would say, the scope check aside. Exchanges no rule gates (a credential the holder
-presented, an issuer revoking one) and entries the replay cannot read are counted as skipped, by reason, never
-dropped silently.
+Exchanges no rule gates (a credential the holder presented, an issuer revoking one), refusals made before any
+rule (a token without the ``records:read`` scope: no policy would change them) and entries the replay cannot read
+are counted as skipped, by reason, never dropped silently.
 """
 
 from __future__ import annotations
@@ -33,12 +31,12 @@ from gateway.audit import service as audit_service
 from gateway.audit.models import AuditEntry, ExchangeRecord
 from gateway.consent import service as consent_service
 from gateway.consent.models import Consent
-from gateway.policy.service import DEFAULT_DENY, HOLDER_PRESENTED, ISSUER_REVOCATION
+from gateway.policy.service import DEFAULT_DENY, HOLDER_PRESENTED, ISSUER_REVOCATION, MISSING_SCOPE
 from governance.catalogue import SERVICES, Service
 from governance.engine import CompiledPolicy, Decision, Requester, RequesterKind, decide_categories
 from governance.outcome import Outcome, service_outcome
 
-UNGATED = (HOLDER_PRESENTED, ISSUER_REVOCATION)
+UNGATED = (HOLDER_PRESENTED, ISSUER_REVOCATION, MISSING_SCOPE)
 """Audit "rules" of exchanges no data-sharing rule decided: there is nothing to decide again."""
 
 

@@ -28,6 +28,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from gateway.access import AccessDenied
 from gateway.audit import service as audit_service
 from gateway.audit.models import ExchangeRecord
 from gateway.auth.models import Principal, PrincipalKind
@@ -51,6 +52,8 @@ from schemas.records import CategoryDisclosure
 
 DEFAULT_DENY = "(default-deny)"
 """How the audit log names a decision no rule made."""
+MISSING_SCOPE = "(missing-scope)"
+"""How the audit log names a refusal made before any rule: the token lacks the scope to read others' records."""
 READ_SCOPE = "records:read"
 """Officials and API clients read other people's records only with this scope in their token."""
 
@@ -232,7 +235,9 @@ def _decide(
             purpose=purpose.value,
             case_ref=case_ref,
             outcome=outcome.name,
-            rules=tuple(dict.fromkeys(d.rule or DEFAULT_DENY for d in decisions.values())),
+            rules=(MISSING_SCOPE,)
+            if scope_refusal
+            else tuple(dict.fromkeys(d.rule or DEFAULT_DENY for d in decisions.values())),
             fields_released=tuple(
                 [f"{c}.{f}" for c, d in allowed.items() for f in d.fields]
                 + [f"{c}.{f}~{m}" for c, d in allowed.items() for f, m in d.masks.items()]
@@ -244,6 +249,8 @@ def _decide(
     if used and refusal is None:
         with Session(governance.engine) as session:  # counted once the exchange is on record
             consent_service.record_uses(session, used, now=now)
+    if scope_refusal is not None:
+        raise AccessDenied(f"{scope_refusal} (decision {decision_id}, recorded in the audit log)")
     if refusal is not None:
         raise _refusal(
             outcome, decisions, governance=governance, service=service, purpose=purpose, decision_id=decision_id

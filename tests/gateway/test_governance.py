@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
@@ -19,8 +20,10 @@ from gateway.audit.models import AuditEntry
 from gateway.audit.service import verify_chain
 from gateway.auth.demo import DEMO_OFFICIAL_PASSWORD
 from gateway.policy.middleware import DECISION_ID_HEADER
-from gateway.settings import GatewaySettings
-from governance.policy import PolicyError
+from gateway.policy.replay import replay_log
+from gateway.settings import GatewaySettings, policy_path
+from governance.engine import compile_policy
+from governance.policy import PolicyError, load_policy
 from mock_cities.personas import PERSONAS
 from schemas.problems import PROBLEM_MEDIA_TYPE
 from tests.conftest import World, bearer, login
@@ -166,6 +169,30 @@ async def test_a_denial_names_the_rule_or_its_absence(world: World) -> None:
     assert nobody.json()["type"] == "urn:czt:problem:policy-denied"
     assert {d["rule"] for d in nobody.json()["denials"]} == {None}
     assert "default deny" in nobody.json()["detail"]
+
+
+async def test_a_client_without_the_read_scope_is_refused_before_any_rule_and_audited(world: World) -> None:
+    request_id = f"no-scope-{uuid.uuid4().hex}"
+    response = await world.client.get(
+        f"/v1/residents/{LIU_YANG.id_number}/records",
+        params={"purpose": "loan-application"},
+        headers={**await auditor(world.client), "X-Request-ID": request_id},
+    )
+    assert response.status_code == 403
+    assert response.json()["type"] == "urn:czt:problem:forbidden"
+    assert "records:read" in response.json()["detail"]
+    with Session(world.gateway.state.engine) as session:
+        (entry,) = session.exec(select(AuditEntry).where(col(AuditEntry.request_id) == request_id)).all()
+    assert (entry.outcome, json.loads(entry.rules), json.loads(entry.fields_released)) == (
+        "denied",
+        ["(missing-scope)"],
+        [],
+    )
+    # No policy would change a refusal made before any rule: replay counts it as skipped, not as re-decided.
+    with Session(world.gateway.state.engine) as session:
+        report = replay_log(session=session, candidate=compile_policy(load_policy(policy_path("open"))),
+                            request_ids=[request_id])  # fmt: skip
+    assert report.skipped == {"ungated (missing-scope)": 1}
 
 
 async def test_a_resident_cannot_read_another_residents_records(world: World) -> None:
