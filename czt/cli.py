@@ -152,6 +152,11 @@ def _print_banner(deployment: LocalDeployment) -> None:
     for profile in deployment.profiles:
         table.add_row(f"{profile.name} {profile.name_en} {profile.code}", deployment.city_url(profile))
     console.print(table)
+    if deployment.policy is not None:
+        shadow = f", shadow: {Path(deployment.shadow_policy).stem}" if deployment.shadow_policy else ""
+        console.print(
+            f"data-sharing policy: {Path(deployment.policy).stem}{shadow} (`czt policy show`; docs/governance.md)"
+        )
     console.print(_accounts_table())
     console.print("The personas' stories: README.md, or `czt accounts --json`.")
     console.print(
