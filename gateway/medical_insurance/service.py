@@ -14,7 +14,6 @@ Exceptions::
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import TypeVar
 
@@ -25,7 +24,7 @@ from gateway.auth.models import Principal
 from gateway.exchange.registry import CityClient, CityNotInRegistry, CityOutcome, CityRegistry
 from gateway.exchange.tokens import ServiceTokenMinter
 from gateway.policy.service import Governance, Verdict, decide
-from gateway.records.service import CityCallFailed, ResidentNotFound, service_token
+from gateway.records.service import CityCallFailed, ResidentNotFound, ask_every_city, service_token
 from governance.catalogue import SERVICES, Service
 from schemas.cities import CityCallStatus, CityRef
 from schemas.idcard import IdNumber
@@ -94,22 +93,27 @@ Lookup = list[tuple[CityClient, CityOutcome[MedicalInsuranceRecord]]]
 
 async def _enrolments(
     *,
+    governance: Governance,
     registry: CityRegistry,
     minter: ServiceTokenMinter,
     principal: Principal,
-    id_number: str,
-    verdict: Verdict,
+    subject: str,
+    service: Service,
     request_id: str,
-) -> Lookup:
-    """Every city's 医保 record on the person, asked in parallel, each under its own deadline."""
-
-    async def ask(client: CityClient) -> CityOutcome[MedicalInsuranceRecord]:
-        token = service_token(minter, client, principal=principal, verdict=verdict)
-        return await client.medical_insurance(id_number=id_number, service_token=token, request_id=request_id)
-
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(ask(client)) for client in registry.clients]
-    return list(zip(registry.clients, (task.result() for task in tasks), strict=True))
+) -> tuple[Verdict, Lookup]:
+    """The policy's verdict on ``service`` for ``subject``, then every city's 医保 record on them, asked at once."""
+    verdict = await _decide(
+        governance, registry, principal=principal, subject=subject, service=service, request_id=request_id
+    )
+    lookup = await ask_every_city(
+        registry,
+        lambda client: client.medical_insurance(
+            id_number=subject,
+            service_token=service_token(minter, client, principal=principal, verdict=verdict),
+            request_id=request_id,
+        ),
+    )
+    return verdict, lookup
 
 
 async def _decide(
@@ -185,20 +189,13 @@ async def enrolment_view(
 ) -> EnrolmentView:
     """The resident's 医保 enrolment in every city, with contribution months recognised across all of them."""
     id_number = principal.subject
-    verdict = await _decide(
-        governance,
-        registry,
-        principal=principal,
-        subject=id_number,
-        service=Service.MEDICAL_ENROLMENT,
-        request_id=request_id,
-    )
-    lookup = await _enrolments(
+    _, lookup = await _enrolments(
+        governance=governance,
         registry=registry,
         minter=minter,
         principal=principal,
-        id_number=id_number,
-        verdict=verdict,
+        subject=id_number,
+        service=Service.MEDICAL_ENROLMENT,
         request_id=request_id,
     )
     cities = [
@@ -230,20 +227,13 @@ async def _filing_call(
     request_id: str,
 ) -> tuple[CityClient, str]:
     """For the resident's own filings: the insuring city, and a service token to call it with."""
-    verdict = await _decide(
-        governance,
-        registry,
-        principal=principal,
-        subject=principal.subject,
-        service=Service.MEDICAL_FILING,
-        request_id=request_id,
-    )
-    lookup = await _enrolments(
+    verdict, lookup = await _enrolments(
+        governance=governance,
         registry=registry,
         minter=minter,
         principal=principal,
-        id_number=principal.subject,
-        verdict=verdict,
+        subject=principal.subject,
+        service=Service.MEDICAL_FILING,
         request_id=request_id,
     )
     insuring = _insuring_city(lookup)
@@ -338,20 +328,13 @@ async def settle_claim(
     care = registry.client_for(principal.city_code)
     if care is None:
         raise CityNotInRegistry(f"the official's city {principal.city_code} is not in the registry")
-    verdict = await _decide(
-        governance,
-        registry,
-        principal=principal,
-        subject=claim.id_number,
-        service=Service.MEDICAL_SETTLEMENT,
-        request_id=request_id,
-    )
-    lookup = await _enrolments(
+    verdict, lookup = await _enrolments(
+        governance=governance,
         registry=registry,
         minter=minter,
         principal=principal,
-        id_number=claim.id_number,
-        verdict=verdict,
+        subject=claim.id_number,
+        service=Service.MEDICAL_SETTLEMENT,
         request_id=request_id,
     )
     insuring = _insuring_city(lookup)

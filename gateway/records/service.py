@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
@@ -18,6 +20,8 @@ from schemas.cities import CityCallStatus, CityRef
 from schemas.purposes import Purpose
 from schemas.records import CityResult, HealthResponse, LocalDocumentResponse, PersonRecords, RecordsResponse
 from services.city_rules import CityRules
+
+T = TypeVar("T")
 
 
 class ResidentNotFound(Exception):
@@ -58,6 +62,15 @@ def service_token(minter: ServiceTokenMinter, client: CityClient, *, principal: 
     )
 
 
+async def ask_every_city(
+    registry: CityRegistry, call: Callable[[CityClient], Coroutine[Any, Any, CityOutcome[T]]]
+) -> list[tuple[CityClient, CityOutcome[T]]]:
+    """``call`` made on every city at once, each under its own deadline (the client's); every outcome, in order."""
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(call(client)) for client in registry.clients]
+    return list(zip(registry.clients, (task.result() for task in tasks), strict=True))
+
+
 async def gather_records(
     *,
     registry: CityRegistry,
@@ -68,13 +81,14 @@ async def gather_records(
     request_id: str,
 ) -> FetchedRecords:
     """Every city's records on ``id_number``, with a status per city; never fails because a city did."""
-
-    async def ask(client: CityClient) -> CityOutcome[PersonRecords]:
-        token = service_token(minter, client, principal=principal, verdict=verdict)
-        return await client.person_records(id_number=id_number, service_token=token, request_id=request_id)
-
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(ask(client)) for client in registry.clients]
+    outcomes = await ask_every_city(
+        registry,
+        lambda client: client.person_records(
+            id_number=id_number,
+            service_token=service_token(minter, client, principal=principal, verdict=verdict),
+            request_id=request_id,
+        ),
+    )
     results = [
         FetchedCity(
             city=client.entry.ref,
@@ -83,7 +97,7 @@ async def gather_records(
             records=outcome.payload,
             detail=outcome.detail,
         )
-        for client, outcome in zip(registry.clients, (task.result() for task in tasks), strict=True)
+        for client, outcome in outcomes
     ]
     answered = {CityCallStatus.OK, CityCallStatus.NOT_FOUND}
     return FetchedRecords(
