@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.cities import CityCode, CityRef
@@ -18,13 +18,30 @@ class CityEntry(BaseModel):
     name: str
     name_en: str = ""
     url: str = Field(description="Base URL of the city's backend, e.g. http://127.0.0.1:8001")
-    timeout_s: float = Field(default=2.0, gt=0, description="Deadline for one call to this city")
+    timeout_s: float = Field(
+        default=2.0, gt=0, description="Deadline for one whole call to this city, its retries included"
+    )
+    retries: int = Field(
+        default=2, ge=0, le=10, description="Extra attempts of an idempotent read (GET) after a transient failure"
+    )
+    retry_backoff_s: float = Field(default=0.05, ge=0, description="Longest wait before the first retry (jittered)")
+    retry_backoff_max_s: float = Field(default=0.5, ge=0, description="Longest wait before any retry (jittered)")
+    breaker_failures: int = Field(default=5, ge=1, description="Failed calls in a row that open the circuit breaker")
+    breaker_open_s: float = Field(
+        default=10.0, gt=0, description="How long an open breaker refuses calls before one trial call"
+    )
     jwks: dict[str, Any] | None = Field(
         default=None, description="The city's public keys, pinned; when absent they are fetched from jwks_url"
     )
     jwks_url: str | None = Field(
         default=None, description="Where the city publishes its keys; default <url>/.well-known/jwks.json"
     )
+
+    @model_validator(mode="after")
+    def _backoff_window_grows(self) -> CityEntry:
+        if self.retry_backoff_max_s < self.retry_backoff_s:
+            raise ValueError("retry_backoff_max_s must be at least retry_backoff_s")
+        return self
 
     @property
     def resolved_jwks_url(self) -> str:

@@ -29,6 +29,19 @@ class CityCallStatus(StrEnum):
     ERROR = "error"
 
 
+class BreakerState(StrEnum):
+    """The gateway's circuit breaker for one city, as it stands after a call.
+
+    ``closed`` — calls go through; ``open`` — the city failed too many calls in a row: calls fail
+    fast as ``unavailable`` without reaching it until a pause has passed; ``half_open`` — the pause
+    is over: one trial call goes through, its success closes the breaker, its failure opens it again.
+    """
+
+    CLOSED = "closed"
+    HALF_OPEN = "half_open"
+    OPEN = "open"
+
+
 class CityRef(BaseModel):
     """A city as named in responses."""
 

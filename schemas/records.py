@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from schemas.cities import CityCallStatus, CityCode, CityRef
+from schemas.cities import BreakerState, CityCallStatus, CityCode, CityRef
 from schemas.idcard import IdNumber
 from schemas.medical_insurance import MedicalInsuranceRecord
 from schemas.provident_fund import ProvidentFundRecord
@@ -57,6 +57,14 @@ class CityResult(BaseModel):
         ),
     )
     detail: str | None = Field(default=None, description="Why the status is not ok, for humans")
+    attempts: int = Field(
+        default=1,
+        ge=0,
+        description="Requests sent to the city: more than 1 when a read was retried, 0 when its breaker was open",
+    )
+    breaker: BreakerState = Field(
+        default=BreakerState.CLOSED, description="The gateway's circuit breaker for this city, after the call"
+    )
 
 
 class CategoryDisclosure(BaseModel):
@@ -99,17 +107,25 @@ class CityHealth(BaseModel):
     status: CityCallStatus
     elapsed_ms: int = Field(ge=0)
     url: str
+    breaker: BreakerState = Field(
+        default=BreakerState.CLOSED,
+        description="The gateway's circuit breaker for this city (health checks bypass it: they show recovery)",
+    )
 
 
 class HealthResponse(BaseModel):
     """Gateway health: itself and every city in the registry."""
 
-    status: str = Field(description="'ok' when the gateway's database and every city are ok, otherwise 'degraded'")
+    status: str = Field(
+        description="'ok' when the gateway's database and every city are ok and every city's breaker is closed, "
+        "otherwise 'degraded'"
+    )
     database: str = Field(description="The gateway's own database: 'ok' or 'error'")
     cities: list[CityHealth]
 
 
 __all__ = [
+    "BreakerState",
     "CategoryDisclosure",
     "CityCode",
     "CityHealth",

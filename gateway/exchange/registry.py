@@ -12,11 +12,17 @@ slow or dead city degrades an answer and never breaks it::
 
 A 200 answer is trusted only once its ``X-CZT-Signature`` verifies against the city's keys (pinned in
 the registry entry, or fetched from its JWKS): see :mod:`commons.response_signing`.
+
+Each client also carries the city's resilience (:mod:`gateway.exchange.resilience`, docs/resilience.md):
+a circuit breaker consulted before every call (open → ``unavailable`` at once, the city never asked),
+and, for idempotent reads (GET) only, bounded retries with jittered backoff on transient failures —
+all within the one deadline of the call, so a fan-out returns in time even when a city hangs forever.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -28,8 +34,16 @@ from pydantic import ValidationError
 
 from commons.jwks import KeySource, KeysUnavailable, RemoteJwks, StaticKeys
 from commons.response_signing import SIGNATURE_HEADER, InvalidResponseSignature, verify_response_signature
+from gateway.exchange import metrics
+from gateway.exchange.resilience import (
+    BreakerTransition,
+    CircuitBreaker,
+    Permit,
+    RetryPolicy,
+    counts_against_city,
+)
 from gateway.settings import CityEntry
-from schemas.cities import CityCallStatus
+from schemas.cities import BreakerState, CityCallStatus
 from schemas.credentials import CredentialRequest, CredentialRevocation, IssuedCredential, RevocationRequest
 from schemas.medical_insurance import (
     Filing,
@@ -60,13 +74,37 @@ class CityOutcome(Generic[T]):
     """The city's HTTP status, when it answered at all."""
     problem_type: str | None = None
     """The ``type`` of the city's problem+json answer, when it gave one."""
+    attempts: int = 1
+    """Requests sent: more than 1 when a read was retried, 0 when the breaker kept the call from the city."""
+    breaker: BreakerState = BreakerState.CLOSED
+    """The city's circuit breaker after the call."""
+
+
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+"""Answers that say "not now" rather than "no": throttled, or a proxy in front of the city cannot reach it."""
+
+RETRYABLE_ERRORS = (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ConnectTimeout)
+"""Transport failures worth another attempt: refused or reset connections, a connection closed before the
+answer (a stale keep-alive), a connect that took too long. Not a read timeout: the city may still be at
+work, and a second request would only add to its load."""
+
+Answer = httpx.Response | httpx.TransportError
+"""What one attempt got: the city's answer, or why there was none."""
 
 
 class CityClient:
-    """One city's long-lived client: explicit timeouts, bounded pool, a deadline per call."""
+    """One city's long-lived client: explicit timeouts, bounded pool, a deadline per call, a circuit breaker
+    and retries of reads."""
 
     def __init__(self, entry: CityEntry, *, max_connections: int, transport: httpx.AsyncBaseTransport | None) -> None:
         self.entry = entry
+        self.breaker = CircuitBreaker(
+            failure_threshold=entry.breaker_failures, open_s=entry.breaker_open_s, on_transition=self._breaker_moved
+        )
+        self.retry = RetryPolicy(
+            attempts=1 + entry.retries, base_s=entry.retry_backoff_s, max_s=entry.retry_backoff_max_s
+        )
+        metrics.show_breaker(entry.code, self.breaker.state)
         self._http = httpx.AsyncClient(
             base_url=entry.url,
             timeout=httpx.Timeout(entry.timeout_s, connect=min(entry.timeout_s, 1.0)),
@@ -85,7 +123,10 @@ class CityClient:
     ) -> CityOutcome[PersonRecords]:
         """``GET /exchange/v1/persons/{id}/records``: the person's records in canonical form."""
         return await self._exchange(
-            f"/exchange/v1/persons/{id_number}/records", self._canonical, service_token, request_id
+            f"/exchange/v1/persons/{id_number}/records",
+            lambda response: self._canonical(response, id_number),
+            service_token,
+            request_id,
         )
 
     async def rules(self, *, service_token: str, request_id: str) -> CityOutcome[CityRules]:
@@ -208,24 +249,102 @@ class CityClient:
         method: str = "GET",
         json: Any = None,
     ) -> CityOutcome[T]:
-        """One authenticated call under the city's deadline, every failure turned into a status."""
+        """One authenticated call under the city's deadline, every failure turned into a status.
+
+        The breaker decides first whether the city is asked at all. A GET is retried on transient
+        failures; anything else is sent once: even a write that is idempotent on its key is left to the
+        flow that owns it (the transfer saga, the claim's caller), which knows when a repeat is wanted.
+        """
+        permit = self.breaker.admit()
+        if permit is None:
+            return self._short_circuited(path)
+        started = time.perf_counter()
+        try:
+            outcome = await self._call(path, read, service_token, request_id, method=method, json=json)
+        except BaseException:
+            self.breaker.release(permit)  # cancelled: no result to judge the city by
+            raise
+        self._judge(permit, outcome)
+        outcome = dataclasses.replace(outcome, breaker=self.breaker.state)
+        metrics.observe_call(self.entry.code, outcome.status, time.perf_counter() - started)
+        log.info("city call city=%s method=%s path=%s status=%s attempts=%d breaker=%s elapsed_ms=%d",
+                 self.entry.code, method, path, outcome.status, outcome.attempts, outcome.breaker,
+                 outcome.elapsed_ms)  # fmt: skip
+        return outcome
+
+    async def _call(
+        self,
+        path: str,
+        read: Callable[[httpx.Response], T],
+        service_token: str,
+        request_id: str,
+        *,
+        method: str,
+        json: Any,
+    ) -> CityOutcome[T]:
+        """The attempts (one, or up to the policy's for a GET) and the interpretation, under one deadline."""
         started = time.perf_counter()
         headers = {"Authorization": f"Bearer {service_token}", REQUEST_ID_HEADER: request_id}
+        policy = self.retry if method == "GET" else self.retry.once
+        attempts = 0
+
+        async def attempt() -> Answer:
+            nonlocal attempts
+            attempts += 1
+            try:
+                return await self._http.request(method, path, headers=headers, json=json)
+            except httpx.TransportError as exc:
+                return exc
+
+        def retrying(number: int, answer: Answer, wait_s: float) -> None:
+            metrics.count_retry(self.entry.code)
+            log.info("city retry city=%s path=%s attempt=%d failed=%s wait_ms=%d", self.entry.code, path, number,
+                     _describe(answer), wait_s * 1000)  # fmt: skip
+
+        # Taken before the timeout starts, so a retry never sleeps to the very edge of it.
+        deadline = time.monotonic() + self.entry.timeout_s
         try:
             async with asyncio.timeout(self.entry.timeout_s):
-                response = await self._http.request(method, path, headers=headers, json=json)
-                outcome = await self._interpret(response, read, started, request_id)
+                answered = await policy.run(attempt, retry_if=_worth_retrying, deadline=deadline, on_retry=retrying)
+                if isinstance(answered.result, httpx.TransportError):
+                    raise answered.result
+                outcome = await self._interpret(answered.result, read, started, request_id)
         except (httpx.TimeoutException, TimeoutError):
             outcome = CityOutcome(
-                CityCallStatus.TIMEOUT, _ms_since(started), detail=f"no answer within {self.entry.timeout_s}s"
+                CityCallStatus.TIMEOUT,
+                _ms_since(started),
+                detail=f"no answer within {self.entry.timeout_s}s{_tries(attempts)}",
             )
         except httpx.TransportError as exc:
             outcome = CityOutcome(
-                CityCallStatus.UNAVAILABLE, _ms_since(started), detail=f"{type(exc).__name__}: cannot reach city"
+                CityCallStatus.UNAVAILABLE,
+                _ms_since(started),
+                detail=f"{type(exc).__name__}: cannot reach city{_tries(attempts)}",
             )
-        log.info("city call city=%s path=%s status=%s elapsed_ms=%d", self.entry.code, path, outcome.status,
-                 outcome.elapsed_ms)  # fmt: skip
-        return outcome
+        return dataclasses.replace(outcome, attempts=attempts)
+
+    def _judge(self, permit: Permit, outcome: CityOutcome[Any]) -> None:
+        failed = counts_against_city(outcome.status, outcome.http_status)
+        self.breaker.record(permit, failure=f"{outcome.status}: {outcome.detail}" if failed else None)
+
+    def _short_circuited(self, path: str) -> CityOutcome[Any]:
+        state = self.breaker.state
+        if state is BreakerState.OPEN:
+            why = (
+                f"circuit open after {self.breaker.consecutive_failures} failed calls in a row "
+                f"(last: {self.breaker.last_failure}); next trial in {self.breaker.retry_in_s():.1f}s"
+            )
+        else:
+            why = "circuit half-open: one trial call is in flight, others are refused until it succeeds"
+        metrics.count_short_circuit(self.entry.code)
+        log.info("city call city=%s path=%s short-circuited breaker=%s", self.entry.code, path, state)
+        return CityOutcome(CityCallStatus.UNAVAILABLE, 0, detail=why, attempts=0, breaker=state)
+
+    def _breaker_moved(self, transition: BreakerTransition) -> None:
+        metrics.breaker_moved(self.entry.code, transition.after)
+        level = logging.INFO if transition.after is BreakerState.HALF_OPEN else logging.WARNING
+        log.log(level, "circuit breaker city=%s %s -> %s consecutive_failures=%d: %s", self.entry.code,
+                transition.before, transition.after, transition.consecutive_failures, transition.reason)  # fmt: skip
 
     async def _interpret(
         self, response: httpx.Response, read: Callable[[httpx.Response], T], started: float, request_id: str
@@ -296,16 +415,20 @@ class CityClient:
             raise ValueError(f"revocation claims to come from city {revocation.issuer}")
         return revocation
 
-    def _canonical(self, response: httpx.Response) -> PersonRecords:
+    def _canonical(self, response: httpx.Response, id_number: str) -> PersonRecords:
         try:
             records = PersonRecords.model_validate_json(response.content)
         except ValidationError as exc:
             raise ValueError(f"{exc.error_count()} invalid fields") from None
         if records.city.code != self.entry.code:
             raise ValueError(f"answer claims to come from city {records.city.code}")
+        if records.person.id_number != id_number:
+            # Identity mismatch: records of someone else must never be shown as this person's.
+            raise ValueError("answer is about another person than the one asked for")
         return records
 
     async def health(self) -> CityHealth:
+        """``GET /health`` of the city, under its deadline, never retried; with the breaker's state."""
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self.entry.timeout_s):
@@ -315,7 +438,16 @@ class CityClient:
             status = CityCallStatus.TIMEOUT
         except httpx.TransportError:
             status = CityCallStatus.UNAVAILABLE
-        return CityHealth(city=self.entry.ref, status=status, elapsed_ms=_ms_since(started), url=self.entry.url)
+        # The probe bypasses the breaker, and does not move it: /health answering says little about
+        # the exchange routes, but seeing it answer again while the breaker is open is how one sees a
+        # city come back.
+        return CityHealth(
+            city=self.entry.ref,
+            status=status,
+            elapsed_ms=_ms_since(started),
+            url=self.entry.url,
+            breaker=self.breaker.state,
+        )
 
 
 class CityNotInRegistry(Exception):
@@ -359,6 +491,20 @@ class CityRegistry:
 
 def _ms_since(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
+
+
+def _worth_retrying(answer: Answer) -> bool:
+    if isinstance(answer, httpx.Response):
+        return answer.status_code in RETRYABLE_STATUSES
+    return isinstance(answer, RETRYABLE_ERRORS)
+
+
+def _tries(attempts: int) -> str:
+    return f" ({attempts} attempts)" if attempts > 1 else ""
+
+
+def _describe(answer: Answer) -> str:
+    return f"HTTP {answer.status_code}" if isinstance(answer, httpx.Response) else type(answer).__name__
 
 
 def _transfer_slip(response: httpx.Response) -> TransferSlip:

@@ -26,7 +26,7 @@ from gateway.exchange.tokens import ServiceTokenMinter
 from gateway.policy.service import Governance, Verdict, decide
 from gateway.records.service import CityCallFailed, ResidentNotFound, ask_every_city, service_token
 from governance.catalogue import SERVICES, Service
-from schemas.cities import CityCallStatus, CityRef
+from schemas.cities import BreakerState, CityCallStatus, CityRef
 from schemas.idcard import IdNumber
 from schemas.medical_insurance import (
     Claim,
@@ -67,6 +67,7 @@ class CityEnrolment(BaseModel):
     status: CityCallStatus
     enrolment: Enrolment | None = Field(default=None, description="None when the city holds no enrolment")
     detail: str | None = None
+    breaker: BreakerState = Field(description="The gateway's circuit breaker for this city, after the call")
 
 
 class EnrolmentView(BaseModel):
@@ -204,6 +205,7 @@ async def enrolment_view(
             status=outcome.status,
             enrolment=None if outcome.payload is None else outcome.payload.enrolment,
             detail=outcome.detail,
+            breaker=outcome.breaker,
         )
         for client, outcome in lookup
     ]

@@ -10,13 +10,14 @@ from gateway.exchange.tokens import ServiceTokenMinter
 from gateway.policy.service import Governance
 from gateway.records.service import fetch_records_and_rules
 from governance.catalogue import Service
-from schemas.cities import CityCallStatus
+from schemas.cities import BreakerState, CityCallStatus
 from services.provident_fund.eligibility import FundHolding, LoanEligibility, loan_eligibility
 
 
 class CityStatus(BaseModel):
     code: str
     status: CityCallStatus
+    breaker: BreakerState = Field(description="The gateway's circuit breaker for this city, after the call")
 
 
 class LoanEligibilityResponse(LoanEligibility):
@@ -58,5 +59,7 @@ async def assess_loan_eligibility(
         **decision.model_dump(),
         request_id=request_id,
         complete=records.complete,
-        cities=[CityStatus(code=result.city.code, status=result.status) for result in records.cities],
+        cities=[
+            CityStatus(code=result.city.code, status=result.status, breaker=result.breaker) for result in records.cities
+        ],
     )

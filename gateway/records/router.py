@@ -98,5 +98,5 @@ async def my_local_document(
 
 @health_router.get("/v1/health")
 async def health(request: Request, registry: RegistryDep) -> HealthResponse:
-    """The gateway (its database) and every city in its registry."""
+    """The gateway (its database) and every city in its registry, with the state of each city's circuit breaker."""
     return await service.check_health(registry=registry, engine=request.app.state.engine)

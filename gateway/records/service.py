@@ -16,7 +16,7 @@ from gateway.exchange.registry import CityClient, CityOutcome, CityRegistry
 from gateway.exchange.tokens import ServiceTokenMinter
 from gateway.policy.service import Governance, Verdict, decide
 from governance.catalogue import SERVICES, Service
-from schemas.cities import CityCallStatus, CityRef
+from schemas.cities import BreakerState, CityCallStatus, CityRef
 from schemas.purposes import Purpose
 from schemas.records import CityResult, HealthResponse, LocalDocumentResponse, PersonRecords, RecordsResponse
 from services.city_rules import CityRules
@@ -40,6 +40,8 @@ class FetchedCity(BaseModel):
     elapsed_ms: int
     records: PersonRecords | None = None
     detail: str | None = None
+    attempts: int = 1
+    breaker: BreakerState = BreakerState.CLOSED
 
 
 class FetchedRecords(BaseModel):
@@ -96,6 +98,8 @@ async def gather_records(
             elapsed_ms=outcome.elapsed_ms,
             records=outcome.payload,
             detail=outcome.detail,
+            attempts=outcome.attempts,
+            breaker=outcome.breaker,
         )
         for client, outcome in outcomes
     ]
@@ -153,6 +157,8 @@ async def lookup_records(
                 elapsed_ms=result.elapsed_ms,
                 records=None if result.records is None else verdict.release(result.records.model_dump(mode="json")),
                 detail=result.detail,
+                attempts=result.attempts,
+                breaker=result.breaker,
             )
             for result in fetched.cities
         ],
@@ -245,12 +251,14 @@ def require_known_resident(response: RecordsResponse) -> RecordsResponse:
 
 
 async def check_health(*, registry: CityRegistry, engine: Engine) -> HealthResponse:
-    """The gateway's database and every city's ``/health``, in parallel."""
+    """The gateway's database and every city's ``/health``, in parallel; degraded while any breaker is not closed."""
     async with asyncio.TaskGroup() as group:
         database = group.create_task(run_in_threadpool(_database_ok, engine))
         tasks = [group.create_task(client.health()) for client in registry.clients]
     cities = [task.result() for task in tasks]
-    healthy = database.result() and all(city.status is CityCallStatus.OK for city in cities)
+    healthy = database.result() and all(
+        city.status is CityCallStatus.OK and city.breaker is BreakerState.CLOSED for city in cities
+    )
     return HealthResponse(
         status="ok" if healthy else "degraded", database="ok" if database.result() else "error", cities=cities
     )

@@ -10,7 +10,7 @@ from gateway.exchange.tokens import ServiceTokenMinter
 from gateway.policy.service import Governance
 from gateway.records.service import FetchedRecords, fetch_records_and_rules
 from governance.catalogue import Service
-from schemas.cities import CityCallStatus, CityRef
+from schemas.cities import BreakerState, CityCallStatus, CityRef
 from schemas.talent import ProfessionalTitle, SkillCertificate, TitleGrade
 from services.city_rules import CityRules
 from services.talent.recognition import RecognisedYear, recognised_hours
@@ -27,6 +27,9 @@ class ContinuingEducationSummary(BaseModel):
     years: list[RecognisedYear]
     complete: bool = Field(description="False when a city failed: its hours could not be counted")
     cities: dict[str, CityCallStatus]
+    breakers: dict[str, BreakerState] = Field(
+        description="The gateway's circuit breaker for each city, after the call (city code → state)"
+    )
 
 
 class IssuedSkillCertificate(SkillCertificate):
@@ -77,6 +80,7 @@ def _summary(records: FetchedRecords, rules: CityRules) -> ContinuingEducationSu
         years=recognised_hours(hours_by_city=hours, required_hours=required),
         complete=records.complete,
         cities={r.city.code: r.status for r in records.cities},
+        breakers={r.city.code: r.breaker for r in records.cities},
     )
 
 
