@@ -10,6 +10,8 @@ COPY governance governance
 COPY policies policies
 COPY gateway gateway
 COPY czt czt
+COPY czt_client czt_client
+COPY conformance conformance
 RUN pip install --no-cache-dir .
 RUN useradd --create-home czt && mkdir /data && chown czt /data
 USER czt

@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck pytest test-postgres seed bench-policy clean
+.PHONY: run test lint typecheck pytest test-postgres seed openapi bench-policy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,10 +36,14 @@ test-postgres: $(STAMP)
 seed: $(STAMP)
 	$(BIN)/czt seed
 
+## make openapi: export the OpenAPI documents (openapi/gateway.json, openapi/city-exchange.json) from the code
+openapi: $(STAMP)
+	$(BIN)/czt openapi export --out openapi
+
 ## make bench-policy: the policy lab's speed side by side with Cedar (cedarpy); writes bench/results/
 bench-policy: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench.policy_lab
 
 clean:
-	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -8,6 +8,10 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import create_engine
 
+MAX_ROW_ID = 2**31 - 1
+"""The largest integer key on every backend (an ``int`` column is INTEGER on PostgreSQL): a bound for cursors
+and ids taken from requests, which the database would otherwise refuse with an error."""
+
 
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; for a SQLite file, its folder is created and WAL mode switched on."""

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from commons.request_id import current_request_id
 from schemas.problems import PROBLEM_MEDIA_TYPE, InvalidParam, Problem, ProblemType
+from schemas.service_token import REQUEST_ID_HEADER
 
 log = logging.getLogger("czt.problems")
 
@@ -81,6 +82,12 @@ def install_problem_handlers(app: FastAPI, mapping: Mapping[type[Exception], Pro
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400:
+            # The framework's only 400: a body it cannot even parse (e.g. bytes that are not UTF-8). That is
+            # bad input like any other, so a 422 naming the body — every route with a body documents 422.
+            reason = "not valid UTF-8" if isinstance(exc.__cause__, UnicodeDecodeError) else str(exc.detail)
+            error = {"loc": ("body",), "msg": f"cannot be parsed: {reason}"}
+            return problem_response(validation_problem([error], request.url.path))
         type_, title = _STATUS_TYPES.get(exc.status_code, (ProblemType.INTERNAL, "Error"))
         problem = Problem(
             type=type_, title=title, status=exc.status_code, detail=str(exc.detail), instance=request.url.path
@@ -102,15 +109,19 @@ def install_problem_handlers(app: FastAPI, mapping: Mapping[type[Exception], Pro
         return problem_response(problem, spec.headers)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", extra={"request_id": current_request_id()})
+        # Starlette answers here, outside every middleware: RequestIdMiddleware has reset its context variable
+        # and adds no header, so the id comes from the request's state, and goes out with the answer.
+        request_id = getattr(request.state, "request_id", None) or current_request_id()
+        log.exception("unhandled error", extra={"request_id": request_id})
         problem = Problem(
             type=ProblemType.INTERNAL,
             title="Internal error",
             status=500,
             detail="The service failed to handle this request; quote the request id when reporting it.",
             instance=request.url.path,
+            request_id=request_id,
         )
-        return problem_response(problem)
+        return problem_response(problem, {REQUEST_ID_HEADER: request_id})
 
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

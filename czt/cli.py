@@ -16,11 +16,24 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from czt.audit import audit_app
+from czt.conformance import conformance
 from czt.deployment import LocalDeployment
+from czt.fault import fault_app, journal, reset
+from czt.openapi import openapi_app
 from czt.policy import policy_app
 from czt.run import StartupFailed, Supervisor
-from czt.seeding import SeedTarget, is_seeded, local_targets, population_from, seed_target
+from czt.sandbox import SandboxCity, SandboxInfo, new_admin_token, remove_sandbox, write_sandbox
+from czt.seeding import (
+    SeedTarget,
+    is_seeded,
+    local_targets,
+    population_from,
+    record_population,
+    recorded_population,
+    seed_target,
+)
 from czt.settings import RunSettings, SeedSettings
+from czt.token import token_app
 from czt.workload import workload_app
 from gateway.auth.demo import DEMO_CLIENTS, DEMO_OFFICIAL_PASSWORD, DEMO_OFFICIALS
 from gateway.settings import GatewaySettings, policy_path
@@ -31,8 +44,14 @@ from mock_cities.profiles import load_profile
 app = typer.Typer(help="CZT Interop: cross-city public-service data exchange for 长株潭.", no_args_is_help=True)
 console = Console()
 app.add_typer(audit_app, name="audit")
+app.add_typer(fault_app, name="fault")
+app.command()(journal)
+app.command()(reset)
+app.add_typer(openapi_app, name="openapi")
 app.add_typer(policy_app, name="policy")
 app.add_typer(workload_app, name="workload")
+app.add_typer(token_app, name="token")
+app.command()(conformance)
 
 _run, _seed = RunSettings(), SeedSettings()
 DataDir = Annotated[Path, typer.Option(help="Folder for databases and keys (CZT_RUN_DATA_DIR)")]
@@ -52,13 +71,17 @@ def _seed_all(data_dir: Path, seed_settings: SeedSettings, *, replace: bool) -> 
         def advance(name: str, count: int) -> None:
             progress.advance(tasks[name], count)
 
+        fresh: dict[str, bool] = {}
         for target in targets:
             progress.start_task(tasks[target.name])
             written = seed_target(target, population=population, replace=replace, progress=advance)
+            fresh[target.name] = written is not None
             # A city holds only the residents whose lives touched it: the bar ends at its real count.
             progress.update(tasks[target.name], total=written or 0, completed=written or 0)
             if written is None:
                 progress.update(tasks[target.name], description=f"{target.name}: already seeded, kept")
+    if any(fresh.values()) or replace:
+        record_population(data_dir, seed_settings)
 
 
 @app.command()
@@ -93,6 +116,9 @@ def run(
         str | None,
         typer.Option(help="Candidate policy evaluated beside it on live traffic (CZT_GATEWAY_SHADOW_POLICY)"),
     ] = None,
+    sandbox: Annotated[
+        bool, typer.Option(help="Fault injection, request journal and reset on every city (CZT_RUN_SANDBOX)")
+    ] = _run.sandbox,
 ) -> None:
     """Seed on first run, start every city and the gateway, print the URLs and demo logins; Ctrl-C stops all."""
     gateway_settings = GatewaySettings()
@@ -104,6 +130,8 @@ def run(
     profiles = [load_profile(ref) for ref in _seed.profiles]
     if not is_seeded(data_dir, profiles):
         _seed_all(data_dir, _seed.model_copy(update={"residents_per_city": residents, "seed": seed}), replace=False)
+    # A sandbox reset seeds again: from what the data folder was really seeded with, not from this run's options.
+    seed, residents = recorded_population(data_dir) or (seed, residents)
     deployment = LocalDeployment.consecutive(
         data_dir=data_dir,
         profiles=profiles,
@@ -113,6 +141,10 @@ def run(
         city_timeout_s=city_timeout,
         policy=str(policy_path(policy).resolve()),
         shadow_policy=None if shadow_policy is None else str(policy_path(shadow_policy).resolve()),
+        # A fresh admin token per run: a sandbox.json left from an earlier run opens nothing.
+        admin_token=new_admin_token() if sandbox else None,
+        seed=seed,
+        residents_per_city=residents,
     )
     supervisor = Supervisor(deployment.processes(_seed.profiles), startup_timeout_s=_run.startup_timeout_s)
 
@@ -120,8 +152,12 @@ def run(
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    wrote_sandbox = False
     try:
         supervisor.start()
+        if deployment.admin_token is not None:
+            write_sandbox(data_dir, _sandbox_info(deployment, deployment.admin_token))
+            wrote_sandbox = True
         _print_banner(deployment)
         supervisor.wait(lambda spec, code: console.print(f"[red]{spec.name} exited with code {code}[/]"))
     except StartupFailed as exc:
@@ -130,8 +166,18 @@ def run(
     except KeyboardInterrupt:
         console.print("\nstopping …")
     finally:
+        if wrote_sandbox:  # never another run's file: a failed start may have met a running sandbox's ports
+            remove_sandbox(data_dir)
         supervisor.stop()
     console.print("all processes stopped")
+
+
+def _sandbox_info(deployment: LocalDeployment, admin_token: str) -> SandboxInfo:
+    cities = [
+        SandboxCity(code=p.code, slug=p.slug, name=p.name, name_en=p.name_en, url=deployment.city_url(p))
+        for p in deployment.profiles
+    ]
+    return SandboxInfo(gateway_url=deployment.gateway_url, cities=cities, admin_token=admin_token)
 
 
 def _check_policy(name: str) -> None:
@@ -156,6 +202,12 @@ def _print_banner(deployment: LocalDeployment) -> None:
         shadow = f", shadow: {Path(deployment.shadow_policy).stem}" if deployment.shadow_policy else ""
         console.print(
             f"data-sharing policy: {Path(deployment.policy).stem}{shadow} (`czt policy show`; docs/governance.md)"
+        )
+    if deployment.admin_token is not None:
+        example = deployment.profiles[1 if len(deployment.profiles) > 1 else 0].slug
+        console.print(
+            f"sandbox: fault injection, request journal and reset on every city — try `czt fault set {example} "
+            f"--latency 2s`, `czt journal {example}`, `czt reset` (docs/sandbox.md)"
         )
     console.print(_accounts_table())
     console.print("The personas' stories: README.md, or `czt accounts --json`.")

@@ -35,6 +35,11 @@ class LocalDeployment:
     policy: str | None = None
     """The gateway's data-sharing policy (a shipped name or a path); None leaves CZT_GATEWAY_POLICY in charge."""
     shadow_policy: str | None = None
+    admin_token: str | None = None
+    """Sandbox mode when set: every city serves ``/_admin`` (faults, journal, reset) behind this bearer token."""
+    seed: int = 2026
+    residents_per_city: int = 1000
+    """The population the cities were seeded from, which a sandbox reset seeds again."""
 
     @classmethod
     def consecutive(
@@ -48,9 +53,24 @@ class LocalDeployment:
         city_timeout_s: float = 2.0,
         policy: str | None = None,
         shadow_policy: str | None = None,
+        admin_token: str | None = None,
+        seed: int = 2026,
+        residents_per_city: int = 1000,
     ) -> LocalDeployment:
         ports = {profile.code: first_city_port + index for index, profile in enumerate(profiles)}
-        return cls(data_dir, profiles, host, gateway_port, ports, city_timeout_s, policy, shadow_policy)
+        return cls(
+            data_dir,
+            profiles,
+            host,
+            gateway_port,
+            ports,
+            city_timeout_s,
+            policy,
+            shadow_policy,
+            admin_token=admin_token,
+            seed=seed,
+            residents_per_city=residents_per_city,
+        )
 
     @property
     def gateway_url(self) -> str:
@@ -78,11 +98,17 @@ class LocalDeployment:
         return env
 
     def city_env(self, profile: CityProfile, profile_ref: str) -> dict[str, str]:
-        return {
+        env = {
             "CZT_CITY_PROFILE": profile_ref,
             "CZT_CITY_DATA_DIR": str(self.data_dir),
             "CZT_CITY_GATEWAY_JWKS_URL": f"{self.gateway_url}/.well-known/jwks.json",
+            "CZT_CITY_SEED": str(self.seed),
+            "CZT_CITY_RESIDENTS_PER_CITY": str(self.residents_per_city),
+            "CZT_CITY_SANDBOX": "true" if self.admin_token else "false",
         }
+        if self.admin_token:
+            env["CZT_CITY_ADMIN_TOKEN"] = self.admin_token
+        return env
 
     def processes(self, profile_refs: list[str]) -> list[ProcessSpec]:
         """The city processes, then the gateway; ``profile_refs`` name each profile as configured."""
@@ -109,4 +135,6 @@ class LocalDeployment:
 
 
 def _uvicorn(factory: str, host: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", host, "--port", str(port)]
+    # --no-access-log: every app writes its own access line (commons/metrics.py), as JSON, with the request id.
+    server = [sys.executable, "-m", "uvicorn", "--factory", factory]
+    return [*server, "--host", host, "--port", str(port), "--no-access-log"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,3 +75,23 @@ def seed_target(
         return count
     finally:
         engine.dispose()
+
+
+POPULATION_FILE = "population.json"
+"""Written by every seeding: the seed and size the data folder's databases were made from, so that a later
+``czt run`` (and a sandbox reset, which seeds again) uses the same population whatever its own options say."""
+
+
+def record_population(data_dir: Path, settings: SeedSettings) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    recorded = {"seed": settings.seed, "residents_per_city": settings.residents_per_city}
+    (data_dir / POPULATION_FILE).write_text(json.dumps(recorded) + "\n", encoding="utf-8")
+
+
+def recorded_population(data_dir: Path) -> tuple[int, int] | None:
+    """``(seed, residents_per_city)`` the data folder was seeded with; None when no seeding recorded it."""
+    try:
+        recorded = json.loads((data_dir / POPULATION_FILE).read_text(encoding="utf-8"))
+        return int(recorded["seed"]), int(recorded["residents_per_city"])
+    except (FileNotFoundError, KeyError, TypeError, ValueError):
+        return None

@@ -34,3 +34,5 @@ class RunSettings(BaseSettings):
     startup_timeout_s: float = Field(default=60.0, gt=0)
     city_timeout_s: float = Field(default=2.0, gt=0)
     """The gateway's deadline for one call to one city."""
+    sandbox: bool = True
+    """Sandbox mode: fault injection, request journal and reset on every city (``czt fault``; docs/sandbox.md)."""

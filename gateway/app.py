@@ -14,6 +14,8 @@ from fastapi_offline import FastAPIOffline
 from commons.db import make_engine
 from commons.keys import SigningKey, load_or_create_secret
 from commons.logs import configure_logging
+from commons.metrics import MetricsMiddleware
+from commons.metrics import router as metrics_router
 from commons.problems import ProblemSpec, install_problem_handlers
 from commons.request_id import RequestIdMiddleware
 from gateway.access import AccessDenied
@@ -34,6 +36,7 @@ from gateway.credentials.service import (
     UsageCodeWrongPurpose,
 )
 from gateway.db import metadata
+from gateway.discovery.router import router as discovery_router
 from gateway.exchange.registry import CityNotInRegistry, CityRegistry
 from gateway.exchange.tokens import ServiceTokenMinter
 from gateway.medical_insurance.router import router as medical_insurance_router
@@ -99,6 +102,9 @@ def create_app(
     hash_key: bytes | None = None,
 ) -> FastAPI:
     """The gateway. ``city_transports`` (by city code), ``signing_key`` and ``hash_key`` replace real ones in tests."""
+    # Here, not in the lifespan: uvicorn calls the factory before it logs "Started server process", so every line
+    # of the process is in our format.
+    configure_logging("gateway")
     settings = settings or GatewaySettings()
     key = signing_key or SigningKey.load_or_create(settings.resolved_signing_key_file)
     # A broken policy file stops the gateway here, before it serves anything (PolicyError names file and line).
@@ -108,7 +114,6 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging("gateway")
         engine = make_engine(settings.resolved_database_url)
         metadata.create_all(engine)
         audit_service.ensure_chain(engine)
@@ -154,6 +159,8 @@ def create_app(
     app.state.minter = ServiceTokenMinter(key, issuer=settings.issuer, ttl_s=settings.service_token_ttl_s)
     app.state.status_lists = StatusListCache(ttl_s=settings.status_list_ttl_s)
     app.add_middleware(DecisionIdMiddleware)
+    # Inside RequestIdMiddleware (added after it), so that its access-log line carries the request id.
+    app.add_middleware(MetricsMiddleware, service="gateway")
     app.add_middleware(RequestIdMiddleware)
     install_problem_handlers(app, PROBLEMS)
     app.include_router(auth_router)
@@ -165,5 +172,7 @@ def create_app(
     app.include_router(consent_router)
     app.include_router(policy_router)
     app.include_router(audit_router)
+    app.include_router(discovery_router)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     return app

@@ -15,6 +15,8 @@ from commons.db import make_engine
 from commons.jwks import KeySource, KeysUnavailable, RemoteJwks
 from commons.keys import SigningKey
 from commons.logs import configure_logging
+from commons.metrics import MetricsMiddleware
+from commons.metrics import router as metrics_router
 from commons.problems import ProblemSpec, install_problem_handlers
 from commons.request_id import RequestIdMiddleware
 from commons.response_signing import ResponseSigningMiddleware
@@ -29,6 +31,8 @@ from mock_cities.medical_insurance import router as medical_insurance_router
 from mock_cities.provident_fund.router import router as transfer_router
 from mock_cities.provident_fund.service import TransferConflict, TransferRefused, TransferUnknown
 from mock_cities.router import exchange_router, health_router, local_router
+from mock_cities.sandbox.router import PROBLEMS as SANDBOX_PROBLEMS
+from mock_cities.sandbox.router import install_sandbox
 from mock_cities.service import PersonNotFound
 from mock_cities.settings import CitySettings
 from schemas.problems import ProblemType
@@ -69,12 +73,13 @@ def create_city_app(
     """One city backend. ``key_source``, ``engine`` and ``signing_key`` replace the configured ones (tests)."""
     settings = settings or CitySettings()
     profile = settings.city
+    # Here, not in the lifespan: uvicorn calls the factory before it logs "Started server process".
+    configure_logging(profile.slug)
     dialect = get_dialect(profile.dialect)
     key = signing_key or SigningKey.load_or_create(settings.resolved_signing_key_file)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(profile.slug)
         own_engine = engine or make_engine(settings.resolved_database_url)
         app.state.engine = own_engine
         dialect.metadata.create_all(own_engine)
@@ -103,8 +108,22 @@ def create_city_app(
     app.state.credential_settings = settings.credentials
     # Added first, so it runs inside RequestIdMiddleware and signs with the request's id.
     app.add_middleware(ResponseSigningMiddleware, key=key, issuer=profile.code, prefixes=("/exchange/", "/local/"))
+    if settings.sandbox:
+        # Faults outside the signing (a garbled answer breaks its signature, as behind a broken proxy), the
+        # journal outside the faults (it records the status really sent), both inside the request ids.
+        assert settings.admin_token is not None  # CitySettings refuses sandbox mode without one
+        install_sandbox(
+            app,
+            admin_token=settings.admin_token,
+            faults=settings.faults,
+            journal_size=settings.journal_size,
+            seed=settings.seed,
+            residents_per_city=settings.residents_per_city,
+        )
+    # Inside RequestIdMiddleware (added after it), so that its access-log line carries the request id.
+    app.add_middleware(MetricsMiddleware, service=profile.slug)
     app.add_middleware(RequestIdMiddleware)
-    install_problem_handlers(app, PROBLEMS)
+    install_problem_handlers(app, {**PROBLEMS, **SANDBOX_PROBLEMS})
     app.include_router(health_router)
     app.include_router(exchange_router)
     app.include_router(local_router)
@@ -112,4 +131,5 @@ def create_city_app(
     app.include_router(transfer_router)
     app.include_router(credentials_exchange_router)
     app.include_router(credentials_public_router)
+    app.include_router(metrics_router)
     return app

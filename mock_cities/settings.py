@@ -5,11 +5,12 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mock_cities.credentials.models import CredentialSettings
 from mock_cities.profiles import CityProfile, load_profile
+from mock_cities.sandbox.faults import FaultSpec
 
 
 class CitySettings(BaseSettings):
@@ -29,6 +30,24 @@ class CitySettings(BaseSettings):
     """Credential validity and status lists, e.g. ``CZT_CITY_CREDENTIALS__VALIDITY_DAYS='{"skill_certificate": 9}'``."""
     signing_key_file: Path | None = None
     """ES256 key the city signs its answers with; default ``<data_dir>/keys/<slug>-es256.pem``, made on first run."""
+    sandbox: bool = False
+    """Sandbox mode: fault injection, request journal and reset under ``/_admin`` (docs/sandbox.md)."""
+    admin_token: str | None = Field(default=None, min_length=16)
+    """Bearer token of the ``/_admin`` API; required in sandbox mode (``czt run`` makes a fresh one per run)."""
+    faults: list[FaultSpec] = Field(default_factory=list)
+    """Faults in force from start-up (and again after each reset), as a JSON list."""
+    journal_size: int = Field(default=1000, ge=1, le=1_000_000)
+    """How many requests the journal keeps."""
+    seed: int = 2026
+    """The seed the city's data was generated from (``czt seed --seed``): a reset seeds again from it."""
+    residents_per_city: int = Field(default=1000, ge=0)
+    """The population size the city's data was generated with (``czt seed --residents``)."""
+
+    @model_validator(mode="after")
+    def _sandbox_needs_a_token(self) -> CitySettings:
+        if self.sandbox and not self.admin_token:
+            raise ValueError("CZT_CITY_ADMIN_TOKEN must be set when CZT_CITY_SANDBOX is on (the /_admin API needs it)")
+        return self
 
     @cached_property
     def city(self) -> CityProfile:

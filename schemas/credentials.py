@@ -29,7 +29,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from schemas.cities import CityCode, CityRef
 from schemas.idcard import IdNumber
@@ -170,6 +170,14 @@ class RevocationRequest(BaseModel):
     """Why a credential is revoked (kept in the issuer's register)."""
 
     reason: str | None = Field(default=None, max_length=200, description="e.g. 证书已注销, 信息有误")
+
+    @field_validator("reason")
+    @classmethod
+    def _storable(cls, reason: str | None) -> str | None:
+        # The register keeps it, and PostgreSQL text holds no NUL.
+        if reason is not None and "\x00" in reason:
+            raise ValueError("a reason cannot contain the NUL character")
+        return reason
 
 
 class CredentialRevocation(BaseModel):

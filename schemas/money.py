@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints
@@ -12,7 +12,12 @@ CENT = Decimal("0.01")
 
 def to_yuan(value: Decimal) -> Decimal:
     """Round to whole 分 (0.01 yuan), half up, as Chinese fund and insurance ledgers do."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    try:
+        return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        # More digits than decimal arithmetic keeps (28): no ledger holds such an amount. A ValueError makes it
+        # a 422 naming the field, where the InvalidOperation was a 500.
+        raise ValueError(f"{value:.3e} yuan is not an amount any ledger holds") from None
 
 
 def fen_to_yuan(fen: int) -> Decimal:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -25,6 +26,7 @@ from mock_cities.profiles import CityProfile, builtin_profiles
 from mock_cities.seed import seed_city
 from mock_cities.settings import CitySettings
 from tests.databases import TestDatabases
+from tests.gateway.faults import CityTransport
 
 SEED = 7
 RESIDENTS_PER_CITY = 6
@@ -47,12 +49,13 @@ def population(profiles: list[CityProfile]) -> Population:
     return build_population(seed=SEED, residents_per_city=RESIDENTS_PER_CITY, cities=profiles)
 
 
-@pytest.fixture(scope="session")
-def city_database_urls(databases: TestDatabases, profiles: list[CityProfile], population: Population) -> dict[str, str]:
-    """City code → URL of a database seeded with that city's slice of the population."""
+def seeded_city_databases(
+    databases: TestDatabases, profiles: list[CityProfile], population: Population, prefix: str = ""
+) -> dict[str, str]:
+    """City code → URL of a new database seeded with that city's slice of the population (names start ``prefix``)."""
     urls = {}
     for profile in profiles:
-        url = databases.new_url(profile.slug)
+        url = databases.new_url(f"{prefix}{profile.slug}")
         engine = make_engine(url)
         seed_city(engine=engine, profile=profile, population=population)
         engine.dispose()
@@ -60,15 +63,26 @@ def city_database_urls(databases: TestDatabases, profiles: list[CityProfile], po
     return urls
 
 
-@pytest.fixture(scope="session")
-def gateway_database_url(databases: TestDatabases, population: Population) -> str:
-    url = databases.new_url("gateway")
+def seeded_gateway_database(databases: TestDatabases, population: Population, name: str = "gateway") -> str:
+    """URL of a new gateway database holding the population's accounts and the demo logins."""
+    url = databases.new_url(name)
     engine = make_engine(url)
     gateway_metadata.create_all(engine)
     with Session(engine) as session:
         seed_accounts(session=session, residents=population.people(), resident_password=DEMO_RESIDENT_PASSWORD)
     engine.dispose()
     return url
+
+
+@pytest.fixture(scope="session")
+def city_database_urls(databases: TestDatabases, profiles: list[CityProfile], population: Population) -> dict[str, str]:
+    """City code → URL of a database seeded with that city's slice of the population, shared by the whole suite."""
+    return seeded_city_databases(databases, profiles, population)
+
+
+@pytest.fixture(scope="session")
+def gateway_database_url(databases: TestDatabases, population: Population) -> str:
+    return seeded_gateway_database(databases, population)
 
 
 @pytest.fixture(scope="session")
@@ -120,9 +134,18 @@ class World:
         )
 
 
-def city_app(profile: CityProfile, url: str, key: SigningKey, *, profile_ref: str | None = None) -> FastAPI:
-    settings = CitySettings(profile=profile_ref or profile.slug, database_url=url)
-    return create_city_app(settings, key_source=StaticKeys(key.jwks()), signing_key=SigningKey.generate())
+def city_app(
+    profile: CityProfile, url: str, key: SigningKey, *, profile_ref: str | None = None, **settings: Any
+) -> FastAPI:
+    """A city app over ``url`` (seeded from SEED and RESIDENTS_PER_CITY); ``settings`` adds to its CitySettings."""
+    city_settings = CitySettings(
+        profile=profile_ref or profile.slug,
+        database_url=url,
+        seed=SEED,
+        residents_per_city=RESIDENTS_PER_CITY,
+        **settings,
+    )
+    return create_city_app(city_settings, key_source=StaticKeys(key.jwks()), signing_key=SigningKey.generate())
 
 
 async def start_cities(stack: AsyncExitStack, city_apps: dict[str, FastAPI]) -> None:
@@ -144,7 +167,7 @@ async def start_gateway(
 ) -> World:
     """A gateway over already running city apps (``transports`` replace some), and a client for it."""
     city_transports: dict[str, httpx.AsyncBaseTransport] = {
-        code: httpx.ASGITransport(app=app) for code, app in city_apps.items()
+        code: CityTransport(app=app) for code, app in city_apps.items()
     }
     city_transports.update(transports or {})
     settings = GatewaySettings(

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
+from commons.db import MAX_ROW_ID
 from commons.problems import problem_responses
 from gateway.audit import service
 from gateway.audit.models import AccessLog, AuditPage, ChainReport
@@ -17,7 +18,9 @@ from governance.masks import pseudonym
 router = APIRouter(responses=problem_responses(401, 403, 422))
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Entries per page")]
-Before = Annotated[int | None, Query(ge=1, description="Cursor: only entries before this one (a page's `next`)")]
+Before = Annotated[
+    int | None, Query(ge=1, le=MAX_ROW_ID, description="Cursor: only entries before this one (a page's `next`)")
+]
 
 
 @router.get("/v1/me/access-log", tags=["audit"])

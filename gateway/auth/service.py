@@ -51,6 +51,10 @@ class InvalidToken(Exception):
 def authenticate_user(*, session: Session, username: str, password: str, client_id: str | None) -> Principal:
     """Password grant: a resident logs in with their ID number, an official with their user name."""
     client = client_id or DEFAULT_CLIENT_ID
+    if "\x00" in username:
+        # No account name holds a NUL (PostgreSQL text cannot): unknown, without a query the database refuses.
+        verify_password(password, DUMMY_HASH)
+        raise InvalidGrant(_WRONG_CREDENTIALS)
     resident = session.get(ResidentAccount, username.strip().upper())
     if resident is not None:
         if verify_password(password, resident.password_hash):
@@ -82,7 +86,8 @@ def authenticate_user(*, session: Session, username: str, password: str, client_
 
 def authenticate_client(*, session: Session, client_id: str, client_secret: str) -> Principal:
     """Client-credentials grant for integrators' systems."""
-    client = session.get(ApiClient, client_id)
+    # A NUL is in no client id (PostgreSQL text cannot hold one): unknown, without a query the database refuses.
+    client = None if "\x00" in client_id else session.get(ApiClient, client_id)
     if client is None:
         verify_password(client_secret, DUMMY_HASH)
         raise InvalidClient("unknown client or wrong secret")

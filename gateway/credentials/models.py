@@ -94,7 +94,10 @@ class RedemptionRequest(BaseModel):
     @classmethod
     def _normalised(cls, code: str) -> str:
         # Codes are read out and typed: accept lower case, spaces and dashes.
-        return code.replace("-", "").replace(" ", "").upper()
+        normalised = code.replace("-", "").replace(" ", "").upper()
+        if not set(normalised) <= set(USAGE_CODE_ALPHABET):
+            raise ValueError(f"a usage code has only the characters {USAGE_CODE_ALPHABET} (and - or spaces)")
+        return normalised
 
 
 class RedeemedCredential(BaseModel):

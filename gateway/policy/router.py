@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from commons.db import MAX_ROW_ID
 from commons.problems import problem_responses
 from gateway.deps import AdminDep, CurrentPrincipal, SessionDep
 from gateway.policy import service
@@ -35,7 +36,9 @@ def shadow_divergences(
     session: SessionDep,
     admin: AdminDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(description="Cursor: the `next` of the previous page")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=MAX_ROW_ID, description="Cursor: the `next` of the previous page")
+    ] = None,
 ) -> DivergencePage:
     """Live exchanges on which the shadow policy would have decided otherwise, newest first (admins only)."""
     return service.list_divergences(session, limit=limit, before=before)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from czt.cli import app
+from czt.seeding import recorded_population
 from mock_cities.personas import DEMO_RESIDENT_PASSWORD, PERSONAS
 
 runner = CliRunner()
@@ -45,13 +46,16 @@ def test_seed_writes_every_city_and_the_gateway_and_keeps_existing_data(tmp_path
     residents = _count(tmp_path / "gateway.db", "resident_account")
     assert residents == 3 * 4 + len(PERSONAS)
     changsha = _count(tmp_path / "changsha.db", "person")
+    assert recorded_population(tmp_path) == (3, 4)  # what a sandbox reset will seed again
 
     again = runner.invoke(app, ["seed", "--data-dir", str(tmp_path), "--residents", "9"])
     assert again.exit_code == 0
     assert "already seeded" in again.output
     assert _count(tmp_path / "changsha.db", "person") == changsha
+    assert recorded_population(tmp_path) == (3, 4)  # kept data, kept record
 
     replaced = runner.invoke(app, ["seed", "--data-dir", str(tmp_path), "--residents", "9", "--replace"])
     assert replaced.exit_code == 0
     assert _count(tmp_path / "gateway.db", "resident_account") == 3 * 9 + len(PERSONAS)
     assert _count(tmp_path / "changsha.db", "person") > changsha
+    assert recorded_population(tmp_path) == (2026, 9)

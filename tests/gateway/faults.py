@@ -6,6 +6,8 @@ import asyncio
 
 import httpx
 
+from mock_cities.sandbox.faults import ConnectionCut
+
 
 class DeadCity(httpx.AsyncBaseTransport):
     """Connection refused, as from a stopped process."""
@@ -46,3 +48,19 @@ class Recording(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         return await self.inner.handle_async_request(request)
+
+
+class CityTransport(httpx.ASGITransport):
+    """``httpx.ASGITransport`` to a city app, where a sandbox ``reset`` fault looks as it does over a socket.
+
+    In-process, an exception the app raises after its answer started surfaces as itself; uvicorn would close the
+    connection instead, and the client would see an incomplete answer (``httpx.RemoteProtocolError``).
+    """
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await super().handle_async_request(request)
+        except ConnectionCut as exc:
+            raise httpx.RemoteProtocolError(
+                "peer closed connection without sending complete message body", request=request
+            ) from exc

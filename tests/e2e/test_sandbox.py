@@ -1,0 +1,166 @@
+"""End to end: `czt run` in sandbox mode, driven by `czt fault`, `czt journal` and `czt reset` over real sockets."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from mock_cities.personas import DEMO_RESIDENT_PASSWORD
+from tests.e2e.test_processes import CHEN_JING, CZT, free_port_run
+
+pytestmark = pytest.mark.e2e
+
+RESIDENTS = "5"
+
+
+class Sandbox:
+    """A running `czt run` and the `czt` commands pointed at its data folder."""
+
+    def __init__(self, data_dir: Path, gateway_url: str) -> None:
+        self.data_dir = data_dir
+        self.gateway_url = gateway_url
+
+    def czt(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*CZT, *args, "--data-dir", str(self.data_dir)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+
+    def records(self, request_id: str | None = None) -> dict[str, dict[str, Any]]:
+        """Chen Jing's records through the gateway, by city code."""
+        with httpx.Client(base_url=self.gateway_url, timeout=60) as client:
+            grant = client.post(
+                "/v1/auth/token",
+                data={"grant_type": "password", "username": CHEN_JING.id_number, "password": DEMO_RESIDENT_PASSWORD},
+            )
+            assert grant.status_code == 200, grant.text
+            headers = {"Authorization": f"Bearer {grant.json()['access_token']}"}
+            if request_id:
+                headers["X-Request-ID"] = request_id
+            response = client.get("/v1/me/records", headers=headers)
+        assert response.status_code == 200, response.text
+        return {city["city"]["code"]: city for city in response.json()["cities"]}
+
+    def statuses(self, request_id: str | None = None) -> dict[str, str]:
+        return {code: city["status"] for code, city in self.records(request_id).items()}
+
+
+def eventually(check: Callable[[], bool], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.5)
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[tuple[Sandbox, subprocess.Popen[bytes]]]:
+    seed = [*CZT, "seed", "--data-dir", str(tmp_path), "--residents", RESIDENTS]
+    subprocess.run(seed, check=True, capture_output=True)
+    base = free_port_run(4)
+    command = [
+        *CZT,
+        "run",
+        "--data-dir",
+        str(tmp_path),
+        "--gateway-port",
+        str(base),
+        "--first-city-port",
+        str(base + 1),
+        "--residents",  # what the data was seeded with: a reset seeds it again
+        RESIDENTS,
+        # Generous for a loaded CI box; the faults below last far longer.
+        "--city-timeout",
+        "5",
+    ]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "COLUMNS": "200"},
+        start_new_session=True,
+    )
+    try:
+        sandbox_file = tmp_path / "sandbox.json"
+
+        def ready() -> bool:
+            assert process.poll() is None, "czt run exited during start-up"
+            return sandbox_file.exists()
+
+        eventually(ready, timeout_s=120)
+        yield Sandbox(tmp_path, f"http://127.0.0.1:{base}"), process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+
+
+def test_faults_journal_and_reset_against_the_running_sandbox(
+    running: tuple[Sandbox, subprocess.Popen[bytes]],
+) -> None:
+    sandbox, process = running
+    sandbox_file = sandbox.data_dir / "sandbox.json"
+    assert stat.S_IMODE(sandbox_file.stat().st_mode) == 0o600
+    info = json.loads(sandbox_file.read_text())
+    assert [c["slug"] for c in info["cities"]] == ["changsha", "zhuzhou", "xiangtan"]
+    before = sandbox.records()
+    assert {code: city["status"] for code, city in before.items()} == {"430100": "ok", "430200": "ok", "430300": "ok"}
+
+    slow = sandbox.czt("fault", "set", "zhuzhou", "--latency", "30s", "--path", "/exchange/*")
+    assert slow.returncode == 0, slow.stdout + slow.stderr
+    assert sandbox.statuses() == {"430100": "ok", "430200": "timeout", "430300": "ok"}
+
+    cut = sandbox.czt("fault", "set", "zhuzhou", "--reset-rate", "1", "--path", "/exchange/*")
+    assert cut.returncode == 0, cut.stdout + cut.stderr
+    request_id = f"e2e-sandbox-{uuid.uuid4().hex[:12]}"
+    assert sandbox.statuses(request_id) == {"430100": "ok", "430200": "unavailable", "430300": "ok"}
+
+    journal = sandbox.czt("journal", "zhuzhou", "--request-id", request_id, "--json")
+    assert journal.returncode == 0, journal.stdout + journal.stderr
+    entries = json.loads(journal.stdout)["requests"]
+    assert entries, "Zhuzhou's journal does not show the gateway's call"
+    for entry in entries:  # the gateway may retry a cut read: every attempt is there
+        assert entry["path"] == f"/exchange/v1/persons/{CHEN_JING.id_number}/records"
+        assert entry["completed"] is False and entry["faults"][0].endswith(":reset")
+        assert entry["caller"]["purpose"] == "self-service"
+    shown = sandbox.czt("fault", "show", "zhuzhou", "--json")
+    (fault,) = json.loads(shown.stdout)["zhuzhou"]
+    assert fault["kind"] == "reset" and fault["fired"] >= 1
+
+    cleared = sandbox.czt("fault", "clear")
+    assert cleared.returncode == 0, cleared.stdout + cleared.stderr
+    assert "1 fault cleared" in cleared.stdout
+    # A circuit breaker in the gateway may keep Zhuzhou away for a few seconds after the failures.
+    eventually(lambda: sandbox.statuses()["430200"] == "ok")
+
+    reset = sandbox.czt("reset", "zhuzhou")
+    assert reset.returncode == 0, reset.stdout + reset.stderr
+    assert "re-seeded" in reset.stdout and f"{RESIDENTS} residents per city" in reset.stdout
+    after = sandbox.records()
+    assert after["430200"]["status"] == "ok"
+    assert after["430200"]["records"] == before["430200"]["records"]
+    since_reset = json.loads(sandbox.czt("journal", "zhuzhou", "--json").stdout)["requests"]
+    assert since_reset and not [entry for entry in since_reset if entry["faults"]]  # emptied by the reset
+
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    text = output.decode()
+    assert process.returncode == 0, text
+    assert "czt fault set zhuzhou --latency 2s" in text
+    assert not sandbox_file.exists(), "sandbox.json outlived czt run"
+    gone = sandbox.czt("fault", "show")
+    assert gone.returncode == 1 and "no sandbox is running" in " ".join(gone.stdout.split())
