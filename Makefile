@@ -46,4 +46,4 @@ bench-policy: $(STAMP)
 	$(BIN)/python -m bench.policy_lab
 
 clean:
-	rm -rf var .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache .hypothesis .schemathesis
