@@ -146,14 +146,17 @@ def test_czt_run_starts_everything_and_stops_cleanly_on_ctrl_c(data_dir: Path) -
         "--first-city-port",
         str(base + 1),
     ]
-    # Its own session, so that a failing test can kill czt run and every child it started.
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "COLUMNS": "200"},
-        start_new_session=True,
-    )
+    # Its own session, so that a failing test can kill czt run and every child it started. Output goes to a file:
+    # four processes' logs would fill a pipe nobody reads until the end, and block them.
+    log_path = data_dir / "czt-run.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            command,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "COLUMNS": "200"},
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -175,12 +178,12 @@ def test_czt_run_starts_everything_and_stops_cleanly_on_ctrl_c(data_dir: Path) -
         statuses = records_of(f"http://127.0.0.1:{base}", CHEN_JING.id_number)
         assert statuses == {"430100": "ok", "430200": "ok", "430300": "unavailable"}
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=60)
+        process.wait(timeout=60)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
-    text = output.decode()
+            process.wait()
+    text = log_path.read_text(encoding="utf-8", errors="replace")
     assert process.returncode == 0, text
     assert f"http://127.0.0.1:{base}" in text
     assert CHEN_JING.id_number in text  # the demo logins are printed

@@ -56,6 +56,12 @@ class Sandbox:
         assert response.status_code == 200, response.text
         return {city["city"]["code"]: city for city in response.json()["cities"]}
 
+    def health(self) -> dict[str, dict[str, Any]]:
+        """The gateway's /v1/health, by city code."""
+        with httpx.Client(base_url=self.gateway_url, timeout=60) as client:
+            response = client.get("/v1/health")
+        return {city["city"]["code"]: city for city in response.json()["cities"]}
+
     def statuses(self, request_id: str | None = None) -> dict[str, str]:
         return {code: city["status"] for code, city in self.records(request_id).items()}
 
@@ -87,13 +93,15 @@ def running(tmp_path: Path) -> Iterator[tuple[Sandbox, subprocess.Popen[bytes]]]
         "--city-timeout",
         "5",
     ]
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "COLUMNS": "200"},
-        start_new_session=True,
-    )
+    # Output goes to a file: four processes' logs would fill a pipe nobody reads until the end, and block them.
+    with (tmp_path / "czt-run.log").open("wb") as log_file:
+        process = subprocess.Popen(
+            command,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "COLUMNS": "200"},
+            start_new_session=True,
+        )
     try:
         sandbox_file = tmp_path / "sandbox.json"
 
@@ -106,12 +114,14 @@ def running(tmp_path: Path) -> Iterator[tuple[Sandbox, subprocess.Popen[bytes]]]
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
+            process.wait()
 
 
-def test_faults_journal_and_reset_against_the_running_sandbox(
+def test_faults_breaker_journal_reset_and_conformance_against_the_running_sandbox(
     running: tuple[Sandbox, subprocess.Popen[bytes]],
 ) -> None:
+    """The issue's "done when": break Zhuzhou from the CLI, watch the gateway degrade (partial answers, the
+    breaker opening and closing), read Zhuzhou's journal, reset it, and run the conformance kit against it."""
     sandbox, process = running
     sandbox_file = sandbox.data_dir / "sandbox.json"
     assert stat.S_IMODE(sandbox_file.stat().st_mode) == 0o600
@@ -141,11 +151,18 @@ def test_faults_journal_and_reset_against_the_running_sandbox(
     (fault,) = json.loads(shown.stdout)["zhuzhou"]
     assert fault["kind"] == "reset" and fault["fired"] >= 1
 
+    # Failing calls in a row open the gateway's breaker for Zhuzhou: it is no longer asked, and health says so.
+    eventually(lambda: sandbox.records()["430200"]["breaker"] == "open")
+    short_circuited = sandbox.records()["430200"]
+    assert (short_circuited["status"], short_circuited["attempts"]) == ("unavailable", 0)
+    assert sandbox.health()["430200"]["breaker"] == "open"
+
     cleared = sandbox.czt("fault", "clear")
     assert cleared.returncode == 0, cleared.stdout + cleared.stderr
     assert "1 fault cleared" in cleared.stdout
-    # A circuit breaker in the gateway may keep Zhuzhou away for a few seconds after the failures.
+    # After breaker_open_s one trial call goes through, finds Zhuzhou healthy and closes the breaker.
     eventually(lambda: sandbox.statuses()["430200"] == "ok")
+    assert sandbox.health()["430200"]["breaker"] == "closed"
 
     reset = sandbox.czt("reset", "zhuzhou")
     assert reset.returncode == 0, reset.stdout + reset.stderr
@@ -156,9 +173,14 @@ def test_faults_journal_and_reset_against_the_running_sandbox(
     since_reset = json.loads(sandbox.czt("journal", "zhuzhou", "--json").stdout)["requests"]
     assert since_reset and not [entry for entry in since_reset if entry["faults"]]  # emptied by the reset
 
+    zhuzhou_url = next(c["url"] for c in info["cities"] if c["slug"] == "zhuzhou")
+    kit = sandbox.czt("conformance", "--city-url", zhuzhou_url, "--city-code", "430200", "--read-only")
+    assert kit.returncode == 0, kit.stdout + kit.stderr
+    assert "token-missing" in kit.stdout and "records-canonical" in kit.stdout and "conformant" in kit.stdout
+
     process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=60)
-    text = output.decode()
+    process.wait(timeout=60)
+    text = (sandbox.data_dir / "czt-run.log").read_text(encoding="utf-8", errors="replace")
     assert process.returncode == 0, text
     assert "czt fault set zhuzhou --latency 2s" in text
     assert not sandbox_file.exists(), "sandbox.json outlived czt run"
