@@ -20,13 +20,12 @@ from commons.metrics import router as metrics_router
 from commons.problems import ProblemSpec, install_problem_handlers
 from commons.request_id import RequestIdMiddleware
 from commons.response_signing import ResponseSigningMiddleware
-from mock_cities.auth import ServiceTokenRejected
+from mock_cities.auth import ServiceTokenRejected, WrongPurpose
 from mock_cities.credentials.models import metadata as credential_tables
 from mock_cities.credentials.router import exchange_router as credentials_exchange_router
 from mock_cities.credentials.router import public_router as credentials_public_router
 from mock_cities.credentials.service import CredentialNotFound
 from mock_cities.dialects import DialectError, get_dialect
-from mock_cities.medical_insurance import WrongPurpose
 from mock_cities.medical_insurance import router as medical_insurance_router
 from mock_cities.provident_fund.router import router as transfer_router
 from mock_cities.provident_fund.service import TransferConflict, TransferRefused, TransferUnknown

@@ -18,7 +18,11 @@ log = logging.getLogger("czt.city.auth")
 
 
 class ServiceTokenRejected(Exception):
-    """The call carries no service token, or one this city must not accept."""
+    """The call carries no service token, or one this city must not accept (401)."""
+
+
+class WrongPurpose(Exception):
+    """A valid service token whose purpose does not cover the route (403: who asks is known, why is not allowed)."""
 
 
 async def verify_service_token(

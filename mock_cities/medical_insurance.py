@@ -11,6 +11,7 @@ from fastapi.routing import APIRouter
 from sqlmodel import Session
 
 from commons.problems import problem_responses
+from mock_cities.auth import WrongPurpose
 from mock_cities.deps import DialectDep, ProfileDep, ServiceCallerDep, SessionDep
 from mock_cities.dialects import Dialect
 from mock_cities.profiles import CityProfile
@@ -28,10 +29,6 @@ from schemas.purposes import Purpose
 from schemas.records import PersonRecords
 from schemas.service_token import ServiceTokenClaims
 from services.medical_insurance import service
-
-
-class WrongPurpose(Exception):
-    """The service token's purpose does not cover this route."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
 from commons.problems import problem_responses
-from mock_cities.auth import ServiceTokenRejected
+from mock_cities.auth import WrongPurpose
 from mock_cities.deps import DialectDep, ProfileDep, ServiceCallerDep, SessionDep
 from mock_cities.provident_fund import service
 from schemas.cities import CityCode
@@ -21,7 +21,7 @@ from services.provident_fund.models import TransferSlip
 
 def require_transfer_purpose(caller: ServiceCallerDep) -> ServiceTokenClaims:
     if caller.purpose != Purpose.FUND_TRANSFER:
-        raise ServiceTokenRejected(f"transfer steps need purpose {Purpose.FUND_TRANSFER}, not {caller.purpose}")
+        raise WrongPurpose(f"transfer steps need purpose {Purpose.FUND_TRANSFER}, not {caller.purpose}")
     return caller
 
 
@@ -31,7 +31,7 @@ TransferId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{8,64}$", description="
 router = APIRouter(
     prefix="/exchange/v1/provident-fund/transfers",
     tags=["provident-fund transfer"],
-    responses=problem_responses(401, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 
 
