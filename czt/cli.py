@@ -296,4 +296,4 @@ def serve(
     if seed_if_empty:
         written = seed_target(target, population=population_from(_seed), replace=False)
         console.print(f"{target.name}: " + ("already seeded" if written is None else f"seeded {written}"))
-    uvicorn.run(factory, factory=True, host=host, port=port)
+    uvicorn.run(factory, factory=True, host=host, port=port, access_log=False)  # our JSON access line replaces it
