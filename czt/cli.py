@@ -119,6 +119,9 @@ def run(
     sandbox: Annotated[
         bool, typer.Option(help="Fault injection, request journal and reset on every city (CZT_RUN_SANDBOX)")
     ] = _run.sandbox,
+    demo: Annotated[
+        bool, typer.Option(help="The portal offers a persona picker: one-click demo logins (CZT_RUN_DEMO)")
+    ] = _run.demo,
 ) -> None:
     """Seed on first run, start every city and the gateway, print the URLs and demo logins; Ctrl-C stops all."""
     gateway_settings = GatewaySettings()
@@ -145,6 +148,7 @@ def run(
         admin_token=new_admin_token() if sandbox else None,
         seed=seed,
         residents_per_city=residents,
+        demo=demo,
     )
     supervisor = Supervisor(deployment.processes(_seed.profiles), startup_timeout_s=_run.startup_timeout_s)
 
@@ -194,7 +198,10 @@ def _print_banner(deployment: LocalDeployment) -> None:
     table = Table(title="CZT Interop is running", show_header=True)
     table.add_column("service")
     table.add_column("URL")
-    table.add_row("gateway (一网通办)", f"{deployment.gateway_url}   API docs: {deployment.gateway_url}/docs")
+    table.add_row(
+        "portal · gateway (一网通办)",
+        f"{deployment.gateway_url}   API docs: {deployment.gateway_url}/docs",
+    )
     for profile in deployment.profiles:
         table.add_row(f"{profile.name} {profile.name_en} {profile.code}", deployment.city_url(profile))
     console.print(table)

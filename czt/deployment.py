@@ -40,6 +40,8 @@ class LocalDeployment:
     seed: int = 2026
     residents_per_city: int = 1000
     """The population the cities were seeded from, which a sandbox reset seeds again."""
+    demo: bool = False
+    """Demo mode: the portal offers a persona picker (``CZT_GATEWAY_DEMO``)."""
 
     @classmethod
     def consecutive(
@@ -56,6 +58,7 @@ class LocalDeployment:
         admin_token: str | None = None,
         seed: int = 2026,
         residents_per_city: int = 1000,
+        demo: bool = False,
     ) -> LocalDeployment:
         ports = {profile.code: first_city_port + index for index, profile in enumerate(profiles)}
         return cls(
@@ -70,6 +73,7 @@ class LocalDeployment:
             admin_token=admin_token,
             seed=seed,
             residents_per_city=residents_per_city,
+            demo=demo,
         )
 
     @property
@@ -95,6 +99,8 @@ class LocalDeployment:
             env["CZT_GATEWAY_POLICY"] = self.policy
         if self.shadow_policy is not None:
             env["CZT_GATEWAY_SHADOW_POLICY"] = self.shadow_policy
+        if self.demo:
+            env["CZT_GATEWAY_DEMO"] = "true"
         return env
 
     def city_env(self, profile: CityProfile, profile_ref: str) -> dict[str, str]:

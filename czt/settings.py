@@ -36,3 +36,5 @@ class RunSettings(BaseSettings):
     """The gateway's deadline for one call to one city."""
     sandbox: bool = True
     """Sandbox mode: fault injection, request journal and reset on every city (``czt fault``; docs/sandbox.md)."""
+    demo: bool = True
+    """Demo mode: the portal at the gateway's ``/`` offers a persona picker (one-click demo logins)."""
