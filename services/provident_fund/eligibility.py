@@ -91,7 +91,10 @@ def loan_eligibility(
         )
     )
 
-    months = {code: account.deposit_months for code, account in accounts.items()}
+    # A closed (销户) account's months are gone: moved to the new city by a transfer, or ended by a withdrawal.
+    # Counting them too would count a transferred fund's months twice.
+    closed = sorted(code for code, account in accounts.items() if account.status is FundAccountStatus.CLOSED)
+    months = {code: account.deposit_months for code, account in accounts.items() if code not in closed}
     total_months = sum(months.values())
     checks.append(
         RuleCheck(
@@ -102,6 +105,7 @@ def loan_eligibility(
                 **{f"months_{code}": count for code, count in sorted(months.items())},
                 "total": total_months,
                 "required": rules.min_deposit_months,
+                **({"closed_not_counted": ",".join(closed)} if closed else {}),
             },
         )
     )

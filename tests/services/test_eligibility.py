@@ -52,6 +52,19 @@ def test_a_mover_is_eligible_where_he_now_works_with_months_from_both_cities() -
     assert loan.figures["by_balance"] == "960000.00"
 
 
+def test_after_a_transfer_the_closed_accounts_months_are_not_counted_twice() -> None:
+    """The transfer moved Zhuzhou's 99 months into Changsha's account (40 + 99) and closed Zhuzhou's (销户)."""
+    holdings = [
+        holding("changsha", FundAccountStatus.NORMAL, 139, "64000", last=0),
+        holding("zhuzhou", FundAccountStatus.CLOSED, 99, "0", last=40),
+    ]
+    result = loan_eligibility(lending_city=CHANGSHA.ref, rules=CHANGSHA.provident_fund, holdings=holdings)
+    assert result.recognised_deposit_months == 139
+    months = next(c for c in result.checks if c.rule == "recognised-deposit-months")
+    assert months.figures["closed_not_counted"] == ZHUZHOU.code
+    assert f"months_{ZHUZHOU.code}" not in months.figures
+
+
 def test_months_elsewhere_make_up_a_short_local_history() -> None:
     # Xiangtan wants 12 months; 8 there alone would not do, 8 + 10 in Changsha do.
     alone = [holding("xiangtan", FundAccountStatus.NORMAL, 8, "9000", last=0)]
