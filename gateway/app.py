@@ -44,6 +44,7 @@ from gateway.medical_insurance.service import FilingNotFound, FilingRejected, Me
 from gateway.policy.middleware import DecisionIdMiddleware
 from gateway.policy.router import router as policy_router
 from gateway.policy.service import ConsentRequired, Governance, PolicyDenied
+from gateway.portal.router import DemoModeOff, install_portal
 from gateway.provident_fund.router import router as provident_fund_router
 from gateway.provident_fund.transfers import (
     InvalidTransfer,
@@ -91,6 +92,7 @@ PROBLEMS: dict[type[Exception], ProblemSpec] = {
     InvalidConsent: ProblemSpec(422, ProblemType.VALIDATION, "Invalid consent"),
     ConsentNotFound: ProblemSpec(404, ProblemType.NOT_FOUND, "Consent not found"),
     audit_service.AuditUnavailable: ProblemSpec(503, ProblemType.AUDIT_UNAVAILABLE, "Audit log unavailable"),
+    DemoModeOff: ProblemSpec(404, ProblemType.NOT_FOUND, "Not found"),
 }
 
 
@@ -175,4 +177,5 @@ def create_app(
     app.include_router(discovery_router)
     app.include_router(health_router)
     app.include_router(metrics_router)
+    install_portal(app)
     return app

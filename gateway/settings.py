@@ -103,6 +103,9 @@ class GatewaySettings(BaseSettings):
     where it would decide otherwise, the divergence is kept for admins to list."""
     pseudonym_key_file: Path | None = None
     """Secret for pseudonyms of data subjects and ``hash`` masks; default ``<data_dir>/keys/pseudonym.key``."""
+    demo: bool = False
+    """Demo mode (``czt run`` sets it): the portal at ``/`` offers a persona picker, one-click logins with the
+    published demo passwords (``GET /portal/demo``). Never on in a real deployment."""
 
     @property
     def policy_path(self) -> Path:

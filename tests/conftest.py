@@ -119,9 +119,10 @@ class World:
         cities: dict[str, FastAPI] | None = None,
         policy: str = "default",
         shadow_policy: str | None = None,
+        demo: bool = False,
     ) -> World:
         """A second gateway over the same running cities and database, with other transports, entries, cities
-        or policies."""
+        or policies (or in demo mode)."""
         return await start_gateway(
             stack=stack,
             city_apps=cities or self.cities,
@@ -131,6 +132,7 @@ class World:
             transports=transports,
             policy=policy,
             shadow_policy=shadow_policy,
+            demo=demo,
         )
 
 
@@ -164,6 +166,7 @@ async def start_gateway(
     transports: dict[str, httpx.AsyncBaseTransport] | None = None,
     policy: str = "default",
     shadow_policy: str | None = None,
+    demo: bool = False,
 ) -> World:
     """A gateway over already running city apps (``transports`` replace some), and a client for it."""
     city_transports: dict[str, httpx.AsyncBaseTransport] = {
@@ -171,7 +174,7 @@ async def start_gateway(
     }
     city_transports.update(transports or {})
     settings = GatewaySettings(
-        database_url=gateway_database_url, cities=entries, policy=policy, shadow_policy=shadow_policy
+        database_url=gateway_database_url, cities=entries, policy=policy, shadow_policy=shadow_policy, demo=demo
     )
     gateway = create_app(settings, city_transports=city_transports, signing_key=signing_key, hash_key=TEST_HASH_KEY)
     await stack.enter_async_context(gateway.router.lifespan_context(gateway))

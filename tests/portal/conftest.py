@@ -44,8 +44,10 @@ class Portal:
     log: Path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Debian's chromium for one module: the sync API keeps an event loop running while it is open, which the async
+    tests of later modules must not find."""
     path = chromium_path()
     if path is None:
         pytest.skip(
