@@ -17,6 +17,7 @@ from rich.table import Table
 
 from czt.audit import audit_app
 from czt.conformance import conformance
+from czt.demo import demo
 from czt.deployment import LocalDeployment
 from czt.fault import fault_app, journal, reset
 from czt.openapi import openapi_app
@@ -52,6 +53,7 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(workload_app, name="workload")
 app.add_typer(token_app, name="token")
 app.command()(conformance)
+app.command()(demo)
 
 _run, _seed = RunSettings(), SeedSettings()
 DataDir = Annotated[Path, typer.Option(help="Folder for databases and keys (CZT_RUN_DATA_DIR)")]

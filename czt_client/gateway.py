@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -16,12 +16,21 @@ from czt_client.models import (
     AllowedServicesResponse,
     ClientGrantee,
     Consent,
+    ContinuingEducationSummary,
+    EnrolmentView,
+    FilingsResponse,
     Jwks,
+    LoanEligibilityResponse,
     OfficialGrantee,
     Principal,
+    RedeemedCredential,
     ServicesResponse,
     TokenResponse,
+    TransferView,
+    UsageCodeResponse,
 )
+from schemas.credentials import CredentialKind, CredentialVerification, IssuedCredential
+from schemas.medical_insurance import Claim, Filing, SettlementStatement
 from schemas.records import HealthResponse, LocalDocumentResponse, RecordsResponse
 
 _CONSENTS = TypeAdapter(list[Consent])
@@ -166,7 +175,91 @@ class GatewayClient(ApiClient):
         params = {"limit": limit, "before": before, "include_own": "true" if include_own else None}
         return await self._get(AccessLog, "/v1/me/access-log", params=params)
 
+    # --- 医保: enrolment, 异地就医备案, 直接结算 ----------------------------------------------------------------
+
+    async def medical_enrolment(self) -> EnrolmentView:
+        """``GET /v1/medical-insurance/enrolment``: my enrolment in every city, contribution months added up."""
+        return await self._get(EnrolmentView, "/v1/medical-insurance/enrolment")
+
+    async def file_treatment(self, *, care_city_code: str, valid_from: date, valid_to: date) -> Filing:
+        """``POST /v1/medical-insurance/filings`` (异地就医备案): to be treated in ``care_city_code`` for a while."""
+        body = {
+            "care_city_code": care_city_code,
+            "valid_from": valid_from.isoformat(),
+            "valid_to": valid_to.isoformat(),
+        }
+        return await self._post(Filing, "/v1/medical-insurance/filings", body)
+
+    async def treatment_filings(self) -> FilingsResponse:
+        """``GET /v1/medical-insurance/filings``: my filings, newest first, from the city where I am insured."""
+        return await self._get(FilingsResponse, "/v1/medical-insurance/filings")
+
+    async def settle_claim(self, claim: Claim) -> SettlementStatement:
+        """``POST /v1/medical-insurance/claims`` (care city's 医保 officials): settled by the insuring city's rules.
+
+        Idempotent on ``claim.claim_id``: sending the same claim again returns the first statement.
+        """
+        return await self._post(SettlementStatement, "/v1/medical-insurance/claims", claim.model_dump(mode="json"))
+
+    # --- 公积金: 转移接续 and loans ---------------------------------------------------------------------------
+
+    async def start_transfer(
+        self, *, source_city: str, destination_city: str, id_number: str | None = None
+    ) -> TransferView:
+        """``POST /v1/provident-fund/transfers``: move the fund of a sealed account to the active one.
+
+        Residents leave ``id_number`` out (it is themselves); the destination's fund centre names the resident.
+        The gateway picks the transfer id; follow it with :meth:`transfer` until ``terminal``.
+        """
+        body = {"source_city": source_city, "destination_city": destination_city, "id_number": id_number}
+        return await self._post(TransferView, "/v1/provident-fund/transfers", body)
+
+    async def transfer(self, transfer_id: str) -> TransferView:
+        """``GET /v1/provident-fund/transfers/{id}``: where the transfer stands, and every step so far."""
+        return await self._get(TransferView, f"/v1/provident-fund/transfers/{segment(transfer_id)}")
+
+    async def loan_eligibility(self, city: str) -> LoanEligibilityResponse:
+        """``GET /v1/provident-fund/loan-eligibility``: the lending ``city``'s rules, every city's deposits counted."""
+        return await self._get(LoanEligibilityResponse, "/v1/provident-fund/loan-eligibility", params={"city": city})
+
+    # --- 人才 and credentials ---------------------------------------------------------------------------------
+
+    async def continuing_education(self, city: str) -> ContinuingEducationSummary:
+        """``GET /v1/talent/continuing-education`` (学时互认): every city's hours against ``city``'s requirement."""
+        return await self._get(ContinuingEducationSummary, "/v1/talent/continuing-education", params={"city": city})
+
+    async def obtain_credential(
+        self, *, city_code: str, kind: CredentialKind | str, certificate_no: str | None = None, year: int | None = None
+    ) -> IssuedCredential:
+        """``POST /v1/me/credentials``: a credential signed by ``city_code`` on one of my records there."""
+        body = {"city_code": city_code, "kind": str(kind), "certificate_no": certificate_no, "year": year}
+        return await self._post(
+            IssuedCredential, "/v1/me/credentials", {k: v for k, v in body.items() if v is not None}
+        )
+
+    async def verify_credential(self, credential: str) -> CredentialVerification:
+        """``POST /v1/credentials/verify``: valid or not, with the reason (forged, expired, revoked …)."""
+        return await self._post(CredentialVerification, "/v1/credentials/verify", {"credential": credential})
+
+    async def create_usage_code(
+        self, credential: str, *, purpose: str, validity_s: int | None = None
+    ) -> UsageCodeResponse:
+        """``POST /v1/me/credentials/usage-codes``: a one-time 用证码 for ``credential``, bound to ``purpose``."""
+        body: dict[str, Any] = {"credential": credential, "purpose": purpose}
+        if validity_s is not None:
+            body["validity_s"] = validity_s
+        return await self._post(UsageCodeResponse, "/v1/me/credentials/usage-codes", body)
+
+    async def redeem_usage_code(self, code: str, *, purpose: str) -> RedeemedCredential:
+        """``POST /v1/credentials/redeem`` (a verifier): the credential behind a 用证码, once, with its verification."""
+        return await self._post(RedeemedCredential, "/v1/credentials/redeem", {"code": code, "purpose": purpose})
+
     async def _get(self, model: type[M], path: str, params: Mapping[str, Any] | None = None) -> M:
         response = await self._send("GET", path, token=self.token, params=params)
+        self._raise_for_problem(response)
+        return self._parse(model, response)
+
+    async def _post(self, model: type[M], path: str, body: Any) -> M:
+        response = await self._send("POST", path, token=self.token, json=body)
         self._raise_for_problem(response)
         return self._parse(model, response)

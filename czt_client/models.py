@@ -1,7 +1,8 @@
 """The gateway's own answer shapes, as an integrator reads them.
 
 The exchange standard's models (records, 医保, 公积金, 人才, problems) come from :mod:`schemas`; these are
-the gateway's API around them (login, discovery, consent, the access log). They are kept here rather than
+the gateway's API around them (login, discovery, consent, the access log, and the wrappers of the cross-city
+flows: enrolment, filings, transfers, loan eligibility, 学时互认, 用证码). They are kept here rather than
 imported from ``gateway``, which nothing outside the gateway imports; ``tests/czt_client`` checks that they
 still match the gateway's own models field for field. Unknown members are kept (``extra="allow"``) so an
 older client still reads a newer gateway.
@@ -14,7 +15,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.cities import CityRef
+from schemas.cities import BreakerState, CityCallStatus, CityRef
+from schemas.credentials import CredentialVerification
+from schemas.idcard import IdNumber
+from schemas.medical_insurance import Enrolment, Filing
+from schemas.money import Yuan
+from schemas.purposes import Purpose
+from services.provident_fund.eligibility import LoanEligibility
+from services.talent.recognition import RecognisedYear
 
 
 class _Answer(BaseModel):
@@ -183,6 +191,120 @@ class AccessLog(_Answer):
 
     items: list[AccessLogItem]
     next: int | None
+
+
+# --- 医保: enrolment (互认) and 异地就医备案 ------------------------------------------------------------------------
+
+
+class CityEnrolment(_Answer):
+    """One city's 医保 enrolment of the resident, or why there is none."""
+
+    city: CityRef
+    status: CityCallStatus
+    enrolment: Enrolment | None = None
+    detail: str | None = None
+    breaker: BreakerState
+
+
+class EnrolmentView(_Answer):
+    """``GET /v1/medical-insurance/enrolment``: every city's enrolment, the contribution months added up."""
+
+    request_id: str
+    id_number: IdNumber
+    complete: bool
+    insuring_city: CityRef | None = Field(description="参保地: where the enrolment is active, if anywhere")
+    recognised_contribution_months: int
+    cities: list[CityEnrolment]
+
+
+class FilingsResponse(_Answer):
+    """``GET /v1/medical-insurance/filings``: the insuring city's 异地就医备案 of the resident, newest first."""
+
+    request_id: str
+    insuring_city: CityRef
+    filings: list[Filing]
+
+
+# --- 公积金: transfers (转移接续) and loan eligibility ----------------------------------------------------------
+
+
+class TransferEventView(_Answer):
+    at: datetime
+    state: str
+    detail: str
+
+
+class TransferView(_Answer):
+    """A 公积金 transfer: ``state`` requested → reserved → posted → completed (or rejected, rolled_back)."""
+
+    transfer_id: str
+    id_number: str
+    source_city: str
+    destination_city: str
+    state: str
+    terminal: bool = Field(description="True once completed, rejected or rolled back: it will not move again")
+    amount: Yuan | None
+    months: int | None
+    first_month: str | None
+    last_month: str | None
+    reason: str | None
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+    history: list[TransferEventView]
+
+
+class FundCityStatus(_Answer):
+    code: str
+    status: CityCallStatus
+    breaker: BreakerState
+
+
+class LoanEligibilityResponse(LoanEligibility):
+    """``GET /v1/provident-fund/loan-eligibility``: each rule of the lending city, and whether every city answered."""
+
+    model_config = ConfigDict(extra="allow")
+
+    request_id: str
+    complete: bool
+    cities: list[FundCityStatus]
+
+
+# --- 人才: 学时互认 ------------------------------------------------------------------------------------------------
+
+
+class ContinuingEducationSummary(_Answer):
+    """``GET /v1/talent/continuing-education``: hours per year from every city against one city's requirement."""
+
+    request_id: str
+    evaluating_city: CityRef
+    required_hours_per_year: int
+    years: list[RecognisedYear]
+    complete: bool
+    cities: dict[str, CityCallStatus]
+    breakers: dict[str, BreakerState]
+
+
+# --- 用证码 ---------------------------------------------------------------------------------------------------
+
+
+class UsageCodeResponse(_Answer):
+    """A one-time 用证码: the code to hand over, the purpose it is bound to, until when."""
+
+    code: str
+    purpose: Purpose
+    jti: str
+    issuer: CityRef
+    expires_at: datetime
+
+
+class RedeemedCredential(_Answer):
+    """What a redeemed 用证码 stood for: the credential, and its verification at redemption."""
+
+    code: str
+    purpose: Purpose
+    credential: str
+    verification: CredentialVerification
 
 
 # --- one city --------------------------------------------------------------------------------------------------
