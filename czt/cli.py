@@ -25,6 +25,7 @@ from czt.policy import policy_app
 from czt.run import StartupFailed, Supervisor
 from czt.sandbox import SandboxCity, SandboxInfo, new_admin_token, remove_sandbox, write_sandbox
 from czt.seeding import (
+    DEMO_RESIDENTS_FILE,
     SeedTarget,
     is_seeded,
     local_targets,
@@ -32,6 +33,7 @@ from czt.seeding import (
     record_population,
     recorded_population,
     seed_target,
+    write_demo_residents,
 )
 from czt.settings import RunSettings, SeedSettings
 from czt.token import token_app
@@ -135,6 +137,8 @@ def run(
     profiles = [load_profile(ref) for ref in _seed.profiles]
     if not is_seeded(data_dir, profiles):
         _seed_all(data_dir, _seed.model_copy(update={"residents_per_city": residents, "seed": seed}), replace=False)
+    if demo:
+        write_demo_residents(data_dir / DEMO_RESIDENTS_FILE)
     # A sandbox reset seeds again: from what the data folder was really seeded with, not from this run's options.
     seed, residents = recorded_population(data_dir) or (seed, residents)
     deployment = LocalDeployment.consecutive(

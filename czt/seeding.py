@@ -15,7 +15,7 @@ from czt.settings import SeedSettings
 from gateway.auth.models import ResidentAccount
 from gateway.auth.service import seed_accounts
 from gateway.db import metadata as gateway_metadata
-from mock_cities.personas import DEMO_RESIDENT_PASSWORD
+from mock_cities.personas import DEMO_RESIDENT_PASSWORD, PERSONAS
 from mock_cities.population import Population, build_population
 from mock_cities.profiles import CityProfile, load_profile
 from mock_cities.seed import AlreadySeeded, seed_city
@@ -95,3 +95,25 @@ def recorded_population(data_dir: Path) -> tuple[int, int] | None:
         return int(recorded["seed"]), int(recorded["residents_per_city"])
     except (FileNotFoundError, KeyError, TypeError, ValueError):
         return None
+
+
+DEMO_RESIDENTS_FILE = "demo-residents.json"
+"""Who the portal's persona picker offers (the gateway reads it in demo mode; it knows no mock city's personas)."""
+
+
+def write_demo_residents(path: Path) -> None:
+    """The personas, with their stories and the published demo password, for the portal's picker."""
+    residents = [
+        {
+            "key": p.key,
+            "id_number": p.id_number,
+            "name": p.name,
+            "gender": p.gender.value,
+            "story_zh": p.story_zh,
+            "story_en": p.story_en,
+            "password": DEMO_RESIDENT_PASSWORD,
+        }
+        for p in PERSONAS
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(residents, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

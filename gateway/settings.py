@@ -106,6 +106,9 @@ class GatewaySettings(BaseSettings):
     demo: bool = False
     """Demo mode (``czt run`` sets it): the portal at ``/`` offers a persona picker, one-click logins with the
     published demo passwords (``GET /portal/demo``). Never on in a real deployment."""
+    demo_residents_file: Path | None = None
+    """Who the persona picker offers: a JSON list written by ``czt run`` (the gateway knows no mock city's
+    personas); default ``<data_dir>/demo-residents.json``."""
 
     @property
     def policy_path(self) -> Path:
@@ -114,6 +117,10 @@ class GatewaySettings(BaseSettings):
     @property
     def shadow_policy_path(self) -> Path | None:
         return None if self.shadow_policy is None else policy_path(self.shadow_policy)
+
+    @property
+    def resolved_demo_residents_file(self) -> Path:
+        return self.demo_residents_file or self.data_dir / "demo-residents.json"
 
     @property
     def resolved_pseudonym_key_file(self) -> Path:

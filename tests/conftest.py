@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +17,7 @@ from sqlmodel import Session
 from commons.db import make_engine
 from commons.jwks import StaticKeys
 from commons.keys import SigningKey
+from czt.seeding import DEMO_RESIDENTS_FILE, write_demo_residents
 from gateway.app import create_app
 from gateway.auth.service import seed_accounts
 from gateway.db import metadata as gateway_metadata
@@ -173,8 +176,17 @@ async def start_gateway(
         code: CityTransport(app=app) for code, app in city_apps.items()
     }
     city_transports.update(transports or {})
+    demo_residents = None
+    if demo:  # the picker's personas, as `czt run` writes them
+        demo_residents = Path(stack.enter_context(tempfile.TemporaryDirectory())) / DEMO_RESIDENTS_FILE
+        write_demo_residents(demo_residents)
     settings = GatewaySettings(
-        database_url=gateway_database_url, cities=entries, policy=policy, shadow_policy=shadow_policy, demo=demo
+        database_url=gateway_database_url,
+        cities=entries,
+        policy=policy,
+        shadow_policy=shadow_policy,
+        demo=demo,
+        demo_residents_file=demo_residents,
     )
     gateway = create_app(settings, city_transports=city_transports, signing_key=signing_key, hash_key=TEST_HASH_KEY)
     await stack.enter_async_context(gateway.router.lifespan_context(gateway))

@@ -13,12 +13,11 @@ import segno
 from fastapi import APIRouter, FastAPI, Query
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from gateway.auth.demo import DEMO_OFFICIAL_PASSWORD, DEMO_OFFICIALS
 from gateway.deps import SettingsDep
 from gateway.portal.page import CONTENT_SECURITY_POLICY, PAGE, STATIC
-from mock_cities.personas import DEMO_RESIDENT_PASSWORD, PERSONAS
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_QR_DATA = 512
@@ -40,6 +39,8 @@ class DemoModeOff(Exception):
 
 
 class DemoResident(BaseModel):
+    """One persona of the picker, as ``czt run`` writes them to the demo-residents file."""
+
     key: str
     id_number: str
     name: str
@@ -56,6 +57,9 @@ class DemoOfficialAccount(BaseModel):
     department: str
     role: str
     password: str
+
+
+DemoResidents = TypeAdapter(list[DemoResident])
 
 
 class DemoAccounts(BaseModel):
@@ -87,19 +91,15 @@ def demo_accounts(settings: SettingsDep) -> DemoAccounts:
     """The persona picker's accounts; only in demo mode, where the passwords are the published demo ones."""
     if not settings.demo:
         raise DemoModeOff("the persona picker exists only in demo mode (czt run; CZT_GATEWAY_DEMO=true)")
+    path = settings.resolved_demo_residents_file
+    try:
+        residents = DemoResidents.validate_json(path.read_bytes())
+    except (OSError, ValidationError):
+        raise DemoModeOff(
+            f"no demo residents in {path}: `czt run` writes them (CZT_GATEWAY_DEMO_RESIDENTS_FILE)"
+        ) from None
     return DemoAccounts(
-        residents=[
-            DemoResident(
-                key=persona.key,
-                id_number=persona.id_number,
-                name=persona.name,
-                gender=persona.gender.value,
-                story_zh=persona.story_zh,
-                story_en=persona.story_en,
-                password=DEMO_RESIDENT_PASSWORD,
-            )
-            for persona in PERSONAS
-        ],
+        residents=residents,
         officials=[
             DemoOfficialAccount(
                 username=official.username,

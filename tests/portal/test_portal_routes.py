@@ -121,6 +121,16 @@ async def test_the_demo_accounts_are_offered_only_in_demo_mode(world: World) -> 
     assert {o["password"] for o in accounts["officials"]} == {"czt-official"}
 
 
+async def test_demo_mode_without_the_residents_file_says_where_it_looked(world: World, tmp_path: Path) -> None:
+    """The gateway knows no mock city's personas: `czt run` writes them, and without that file there is no picker."""
+    async with AsyncExitStack() as stack:
+        demo = await world.another_gateway(stack, demo=True)
+        demo.gateway.state.settings.demo_residents_file = tmp_path / "missing.json"
+        response = await demo.client.get("/portal/demo")
+    assert response.status_code == 404
+    assert "missing.json" in response.json()["detail"] and "czt run" in response.json()["detail"]
+
+
 async def test_a_demo_account_from_the_picker_really_logs_in(world: World) -> None:
     async with AsyncExitStack() as stack:
         demo = await world.another_gateway(stack, demo=True)
