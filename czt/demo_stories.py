@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -141,15 +142,18 @@ def persona(key: str) -> Persona:
     return next(p for p in PERSONAS if p.key == key)
 
 
-class Story:
+class Story(ABC):
+    """One persona's story: its steps, told in order by the presenter."""
+
     persona: Persona
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.p = session.presenter
 
+    @abstractmethod
     def steps(self) -> list[Step]:
-        raise NotImplementedError
+        """The story's steps, in the order they are told."""
 
     async def log_in(self) -> None:
         self.gateway = await self.session.resident(self.persona)
