@@ -9,7 +9,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,11 +21,11 @@ from czt.run import Supervisor
 from gateway.auth.demo import DEMO_OFFICIAL_PASSWORD
 from mock_cities.personas import DEMO_RESIDENT_PASSWORD, PERSONAS
 from mock_cities.profiles import BUILTIN_PROFILES, builtin_profiles
+from tests.e2e.czt_run import CZT, czt_run, seed
 
 pytestmark = pytest.mark.e2e
 
 CHEN_JING = next(p for p in PERSONAS if p.key == "chen-jing")
-CZT = [sys.executable, "-m", "czt"]
 
 
 def _free(port: int) -> bool:
@@ -73,7 +72,7 @@ def free_port_run(length: int) -> int:
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("var")
-    subprocess.run([*CZT, "seed", "--data-dir", str(folder), "--residents", "5"], check=True, capture_output=True)
+    seed(folder, "5")
     return folder
 
 
@@ -136,56 +135,19 @@ def test_a_city_refuses_calls_that_bypass_the_gateway(deployment: tuple[LocalDep
 
 def test_czt_run_starts_everything_and_stops_cleanly_on_ctrl_c(data_dir: Path) -> None:
     base = free_port_run(4)
-    command = [
-        *CZT,
-        "run",
-        "--data-dir",
-        str(data_dir),
-        "--gateway-port",
-        str(base),
-        "--first-city-port",
-        str(base + 1),
-    ]
-    # Its own session, so that a failing test can kill czt run and every child it started. Output goes to a file:
-    # four processes' logs would fill a pipe nobody reads until the end, and block them.
-    log_path = data_dir / "czt-run.log"
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            command,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "COLUMNS": "200"},
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{base}/v1/health", timeout=2).json().get("status") == "ok":
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "czt run exited during start-up"
-            time.sleep(0.3)
-        else:
-            pytest.fail("czt run did not become healthy")
-        assert records_of(f"http://127.0.0.1:{base}", CHEN_JING.id_number)["430200"] == "ok"
+    with czt_run(data_dir, base) as run:
+        assert records_of(run.url, CHEN_JING.id_number)["430200"] == "ok"
         # Stop one city behind czt run's back: the others keep serving, that city shows unavailable.
         kill_listener(base + 3)
         deadline = time.monotonic() + 30
         while _listening(base + 3) and time.monotonic() < deadline:
             time.sleep(0.2)
-        statuses = records_of(f"http://127.0.0.1:{base}", CHEN_JING.id_number)
+        statuses = records_of(run.url, CHEN_JING.id_number)
         assert statuses == {"430100": "ok", "430200": "ok", "430300": "unavailable"}
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    text = log_path.read_text(encoding="utf-8", errors="replace")
-    assert process.returncode == 0, text
-    assert f"http://127.0.0.1:{base}" in text
+        code = run.stop()
+    text = run.output()
+    assert code == 0, text
+    assert run.url in text
     assert CHEN_JING.id_number in text  # the demo logins are printed
     assert "all processes stopped" in text
     assert not any(_listening(base + i) for i in range(4)), "a process outlived czt run"

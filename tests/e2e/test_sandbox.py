@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import stat
 import subprocess
 import time
@@ -17,7 +16,8 @@ import httpx
 import pytest
 
 from mock_cities.personas import DEMO_RESIDENT_PASSWORD
-from tests.e2e.test_processes import CHEN_JING, CZT, free_port_run
+from tests.e2e.czt_run import CZT, CztRun, czt_run, seed
+from tests.e2e.test_processes import CHEN_JING, free_port_run
 
 pytestmark = pytest.mark.e2e
 
@@ -74,55 +74,20 @@ def eventually(check: Callable[[], bool], timeout_s: float = 60) -> None:
 
 
 @pytest.fixture
-def running(tmp_path: Path) -> Iterator[tuple[Sandbox, subprocess.Popen[bytes]]]:
-    seed = [*CZT, "seed", "--data-dir", str(tmp_path), "--residents", RESIDENTS]
-    subprocess.run(seed, check=True, capture_output=True)
-    base = free_port_run(4)
-    command = [
-        *CZT,
-        "run",
-        "--data-dir",
-        str(tmp_path),
-        "--gateway-port",
-        str(base),
-        "--first-city-port",
-        str(base + 1),
-        "--residents",  # what the data was seeded with: a reset seeds it again
-        RESIDENTS,
-        # Generous for a loaded CI box; the faults below last far longer.
-        "--city-timeout",
-        "5",
-    ]
-    # Output goes to a file: four processes' logs would fill a pipe nobody reads until the end, and block them.
-    with (tmp_path / "czt-run.log").open("wb") as log_file:
-        process = subprocess.Popen(
-            command,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "COLUMNS": "200"},
-            start_new_session=True,
-        )
-    try:
-        sandbox_file = tmp_path / "sandbox.json"
-
-        def ready() -> bool:
-            assert process.poll() is None, "czt run exited during start-up"
-            return sandbox_file.exists()
-
-        eventually(ready, timeout_s=120)
-        yield Sandbox(tmp_path, f"http://127.0.0.1:{base}"), process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+def running(tmp_path: Path) -> Iterator[tuple[Sandbox, CztRun]]:
+    seed(tmp_path, RESIDENTS)
+    # --residents: what the data was seeded with, which a reset seeds again; a deadline generous for a loaded CI box
+    # (the faults below last far longer).
+    with czt_run(tmp_path, free_port_run(4), "--residents", RESIDENTS, "--city-timeout", "5") as run:
+        yield Sandbox(tmp_path, run.url), run
 
 
 def test_faults_breaker_journal_reset_and_conformance_against_the_running_sandbox(
-    running: tuple[Sandbox, subprocess.Popen[bytes]],
+    running: tuple[Sandbox, CztRun],
 ) -> None:
     """The issue's "done when": break Zhuzhou from the CLI, watch the gateway degrade (partial answers, the
     breaker opening and closing), read Zhuzhou's journal, reset it, and run the conformance kit against it."""
-    sandbox, process = running
+    sandbox, run = running
     sandbox_file = sandbox.data_dir / "sandbox.json"
     assert stat.S_IMODE(sandbox_file.stat().st_mode) == 0o600
     info = json.loads(sandbox_file.read_text())
@@ -178,10 +143,9 @@ def test_faults_breaker_journal_reset_and_conformance_against_the_running_sandbo
     assert kit.returncode == 0, kit.stdout + kit.stderr
     assert "token-missing" in kit.stdout and "records-canonical" in kit.stdout and "conformant" in kit.stdout
 
-    process.send_signal(signal.SIGINT)
-    process.wait(timeout=60)
-    text = (sandbox.data_dir / "czt-run.log").read_text(encoding="utf-8", errors="replace")
-    assert process.returncode == 0, text
+    code = run.stop()
+    text = run.output()
+    assert code == 0, text
     assert "czt fault set zhuzhou --latency 2s" in text
     assert not sandbox_file.exists(), "sandbox.json outlived czt run"
     gone = sandbox.czt("fault", "show")

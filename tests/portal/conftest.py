@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from tests.e2e.test_processes import CZT, free_port_run
+from tests.e2e.czt_run import czt_run, seed
+from tests.e2e.test_processes import free_port_run
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -68,36 +66,11 @@ def browser() -> Iterator[Browser]:
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     """``czt run`` (demo and sandbox mode, the defaults) on free loopback ports over a freshly seeded folder."""
     data_dir = tmp_path_factory.mktemp("portal")
-    subprocess.run(
-        [*CZT, "seed", "--data-dir", str(data_dir), "--residents", RESIDENTS], check=True, capture_output=True
-    )
-    base = free_port_run(4)
-    command = [*CZT, "run", "--data-dir", str(data_dir), "--gateway-port", str(base)]
-    command += ["--first-city-port", str(base + 1), "--residents", RESIDENTS, "--city-timeout", "5"]
-    log = data_dir / "czt-run.log"
-    # Output to a file: four processes' logs would fill a pipe that nobody reads, and block them.
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            command, stdout=log_file, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"},
-            start_new_session=True,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{base}"
-    try:
-        deadline = time.monotonic() + 120
-        while not (data_dir / "sandbox.json").exists():
-            assert process.poll() is None, f"czt run exited during start-up:\n{log.read_text(errors='replace')}"
-            assert time.monotonic() < deadline, "czt run did not become healthy"
-            time.sleep(0.3)
-        assert httpx.get(f"{url}/v1/health", timeout=30).status_code == 200
-        yield Portal(url=url, data_dir=data_dir, log=log)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+    seed(data_dir, RESIDENTS)
+    with czt_run(data_dir, free_port_run(4), "--residents", RESIDENTS, "--city-timeout", "5") as run:
+        assert httpx.get(f"{run.url}/v1/health", timeout=30).status_code == 200
+        yield Portal(url=run.url, data_dir=data_dir, log=run.log)
+        run.stop(timeout_s=30)
 
 
 @pytest.fixture

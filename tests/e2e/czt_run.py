@@ -1,0 +1,82 @@
+"""``czt run`` as the end-to-end and browser tests start it: real processes on free loopback ports.
+
+One place for what every such test needs: a seeded data folder, the command with its own session (so a failing
+test can kill czt run and every child it started), output to a file (four processes' logs would fill a pipe that
+nobody reads until the end, and block them), readiness, and a clean stop.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+CZT = [sys.executable, "-m", "czt"]
+
+
+def seed(data_dir: Path, residents: str) -> None:
+    subprocess.run(
+        [*CZT, "seed", "--data-dir", str(data_dir), "--residents", residents], check=True, capture_output=True
+    )
+
+
+@dataclass
+class CztRun:
+    """A running ``czt run``: the gateway on ``base``, the cities on the three ports after it."""
+
+    process: subprocess.Popen[bytes]
+    data_dir: Path
+    base: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.base}"
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def wait_ready(self, timeout_s: float = 120) -> None:
+        """Until every process is healthy: czt run writes ``sandbox.json`` only then."""
+        deadline = time.monotonic() + timeout_s
+        while not (self.data_dir / "sandbox.json").exists():
+            assert self.process.poll() is None, f"czt run exited during start-up:\n{self.output()}"
+            assert time.monotonic() < deadline, f"czt run did not become healthy:\n{self.output()}"
+            time.sleep(0.3)
+
+    def stop(self, timeout_s: float = 60) -> int:
+        """Ctrl-C, as a presenter would; the exit code."""
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=timeout_s)
+
+    def kill(self) -> None:
+        """czt run and every child it started, if still running."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+@contextmanager
+def czt_run(data_dir: Path, base: int, *options: str) -> Iterator[CztRun]:
+    """``czt run --data-dir DATA_DIR --gateway-port BASE --first-city-port BASE+1 OPTIONS``, ready; killed at the end
+    if the test did not stop it."""
+    command = [*CZT, "run", "--data-dir", str(data_dir), "--gateway-port", str(base)]
+    command += ["--first-city-port", str(base + 1), *options]
+    log = data_dir / "czt-run.log"
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            command, stdout=log_file, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"},
+            start_new_session=True,
+        )  # fmt: skip
+    run = CztRun(process, data_dir, base, log)
+    try:
+        run.wait_ready()
+        yield run
+    finally:
+        run.kill()
