@@ -120,7 +120,10 @@ def create_app(
         metadata.create_all(engine)
         audit_service.ensure_chain(engine)
         registry = CityRegistry(
-            settings.cities, max_connections=settings.max_connections_per_city, transports=city_transports
+            settings.cities,
+            max_connections=settings.max_connections_per_city,
+            transports=city_transports,
+            http_transport=settings.http_transport,
         )
         app.state.engine, app.state.registry = engine, registry
         app.state.governance = governance = Governance(

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.exchange.transport import HttpTransport
 from schemas.cities import CityCode, CityRef
 
 
@@ -90,6 +91,10 @@ class GatewaySettings(BaseSettings):
     cities: list[CityEntry] = Field(default_factory=lambda: [c.model_copy() for c in DEFAULT_CITIES])
     """The city registry; as an environment variable, a JSON list of entries."""
     max_connections_per_city: int = Field(default=50, gt=0)
+    """Kept-alive connections to each city, at most (the pool of its client)."""
+    http_transport: HttpTransport = HttpTransport.AIOHTTP
+    """What carries the calls to the cities: ``aiohttp`` (default, chosen on the evidence in docs/performance.md)
+    or ``httpx`` (httpx's own transport). The client's API is httpx's either way."""
     transfer_resume_interval_s: float = Field(default=5.0, ge=0)
     """How often unfinished fund transfers are pushed on; 0 resumes them once at start-up only."""
     status_list_ttl_s: float = Field(default=60.0, ge=0)

@@ -42,6 +42,7 @@ from gateway.exchange.resilience import (
     RetryPolicy,
     counts_against_city,
 )
+from gateway.exchange.transport import HttpTransport, city_transport
 from gateway.settings import CityEntry
 from schemas.cities import BreakerState, CityCallStatus
 from schemas.credentials import CredentialRequest, CredentialRevocation, IssuedCredential, RevocationRequest
@@ -96,7 +97,14 @@ class CityClient:
     """One city's long-lived client: explicit timeouts, bounded pool, a deadline per call, a circuit breaker
     and retries of reads."""
 
-    def __init__(self, entry: CityEntry, *, max_connections: int, transport: httpx.AsyncBaseTransport | None) -> None:
+    def __init__(
+        self,
+        entry: CityEntry,
+        *,
+        max_connections: int,
+        transport: httpx.AsyncBaseTransport | None,
+        http_transport: HttpTransport = HttpTransport.AIOHTTP,
+    ) -> None:
         self.entry = entry
         self.breaker = CircuitBreaker(
             failure_threshold=entry.breaker_failures, open_s=entry.breaker_open_s, on_transition=self._breaker_moved
@@ -108,8 +116,7 @@ class CityClient:
         self._http = httpx.AsyncClient(
             base_url=entry.url,
             timeout=httpx.Timeout(entry.timeout_s, connect=min(entry.timeout_s, 1.0)),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            transport=transport,
+            transport=transport or city_transport(http_transport, max_connections=max_connections),
         )
         self.keys: KeySource = (
             StaticKeys(entry.jwks) if entry.jwks is not None else RemoteJwks(entry.resolved_jwks_url, self._http)
@@ -463,10 +470,17 @@ class CityRegistry:
         *,
         max_connections: int = 50,
         transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+        http_transport: HttpTransport = HttpTransport.AIOHTTP,
     ) -> None:
+        """``transports`` (by city code) replace the real ones in tests; ``http_transport`` makes the real ones."""
         transports = transports or {}
         self.clients = [
-            CityClient(entry, max_connections=max_connections, transport=transports.get(entry.code))
+            CityClient(
+                entry,
+                max_connections=max_connections,
+                transport=transports.get(entry.code),
+                http_transport=http_transport,
+            )
             for entry in entries
         ]
 

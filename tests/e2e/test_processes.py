@@ -17,24 +17,15 @@ import httpx
 import pytest
 
 from czt.deployment import LocalDeployment
+from czt.launch import CZT, czt_run, free_port_run, seed
 from czt.run import Supervisor
 from gateway.auth.demo import DEMO_OFFICIAL_PASSWORD
 from mock_cities.personas import DEMO_RESIDENT_PASSWORD, PERSONAS
 from mock_cities.profiles import BUILTIN_PROFILES, builtin_profiles
-from tests.e2e.czt_run import CZT, czt_run, seed
 
 pytestmark = pytest.mark.e2e
 
 CHEN_JING = next(p for p in PERSONAS if p.key == "chen-jing")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _listening(port: int) -> bool:
@@ -58,15 +49,6 @@ def kill_listener(port: int) -> None:
             os.kill(int(entry.name), signal.SIGTERM)
             return
     raise AssertionError(f"no process listens with --port {port}")
-
-
-def free_port_run(length: int) -> int:
-    """The first of ``length`` consecutive free loopback ports."""
-    for _ in range(200):
-        base = random.randint(20000, 60000 - length)
-        if all(_free(base + i) for i in range(length)):
-            return base
-    raise RuntimeError("no free port range")
 
 
 @pytest.fixture(scope="module")

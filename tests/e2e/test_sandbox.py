@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
+from czt.launch import CZT, CztRun, czt_run, seed
 from mock_cities.personas import DEMO_RESIDENT_PASSWORD
-from tests.e2e.czt_run import CZT, CztRun, czt_run, seed
 from tests.e2e.test_processes import CHEN_JING, free_port_run
 
 pytestmark = pytest.mark.e2e

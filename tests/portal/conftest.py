@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from tests.e2e.czt_run import czt_run, seed
+from czt.launch import czt_run, seed
 from tests.e2e.test_processes import free_port_run
 
 if TYPE_CHECKING:

@@ -1,4 +1,5 @@
-"""``czt run`` as the end-to-end and browser tests start it: real processes on free loopback ports.
+"""``czt run`` as the end-to-end tests, the browser tests and the benchmark start it: real processes on free
+loopback ports.
 
 One place for what every such test needs: a seeded data folder, the command with its own session (so a failing
 test can kill czt run and every child it started), output to a file (four processes' logs would fill a pipe that
@@ -8,11 +9,13 @@ nobody reads until the end, and block them), readiness, and a clean stop.
 from __future__ import annotations
 
 import os
+import random
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +23,26 @@ from pathlib import Path
 CZT = [sys.executable, "-m", "czt"]
 
 
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port_run(length: int) -> int:
+    """The first of ``length`` consecutive free loopback ports."""
+    for _ in range(200):
+        base = random.randint(20000, 60000 - length)  # noqa: S311 - a port, not a secret
+        if all(_free(base + i) for i in range(length)):
+            return base
+    raise RuntimeError("no free port range")
+
+
 def seed(data_dir: Path, residents: str) -> None:
-    subprocess.run(
+    subprocess.run(  # noqa: S603 - our own command
         [*CZT, "seed", "--data-dir", str(data_dir), "--residents", residents], check=True, capture_output=True
     )
 
@@ -63,15 +84,15 @@ class CztRun:
 
 
 @contextmanager
-def czt_run(data_dir: Path, base: int, *options: str) -> Iterator[CztRun]:
+def czt_run(data_dir: Path, base: int, *options: str, env: Mapping[str, str] | None = None) -> Iterator[CztRun]:
     """``czt run --data-dir DATA_DIR --gateway-port BASE --first-city-port BASE+1 OPTIONS``, ready; killed at the end
-    if the test did not stop it."""
+    if the test did not stop it. ``env`` adds to the environment (e.g. a ``CZT_GATEWAY_*`` setting)."""
     command = [*CZT, "run", "--data-dir", str(data_dir), "--gateway-port", str(base)]
     command += ["--first-city-port", str(base + 1), *options]
     log = data_dir / "czt-run.log"
     with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            command, stdout=log_file, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"},
+        process = subprocess.Popen(  # noqa: S603 - our own command
+            command, stdout=log_file, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200", **(env or {})},
             start_new_session=True,
         )  # fmt: skip
     run = CztRun(process, data_dir, base, log)
