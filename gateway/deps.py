@@ -1,4 +1,10 @@
-"""FastAPI dependencies of the gateway, as named types."""
+"""FastAPI dependencies of the gateway, as named types.
+
+Every dependency that neither blocks nor waits is an ``async def``: FastAPI runs a plain ``def`` dependency in
+its thread pool, a hop through a queue and the GIL that cost more than the dependency itself (a lookup needed
+seven of them; docs/performance.md). ``get_session`` stays a plain generator: closing a session may wait on the
+database.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +28,7 @@ from gateway.settings import GatewaySettings
 _oauth2 = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 
 
-def get_settings(request: Request) -> GatewaySettings:
+async def get_settings(request: Request) -> GatewaySettings:
     settings: GatewaySettings = request.app.state.settings
     return settings
 
@@ -32,28 +38,28 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_signing_key(request: Request) -> SigningKey:
+async def get_signing_key(request: Request) -> SigningKey:
     key: SigningKey = request.app.state.signing_key
     return key
 
 
-def get_registry(request: Request) -> CityRegistry:
+async def get_registry(request: Request) -> CityRegistry:
     registry: CityRegistry = request.app.state.registry
     return registry
 
 
-def get_hash_key(request: Request) -> bytes:
+async def get_hash_key(request: Request) -> bytes:
     """The gateway's pseudonym secret: data subjects are named by ``governance.masks.pseudonym`` under it."""
     key: bytes = request.app.state.hash_key
     return key
 
 
-def get_minter(request: Request) -> ServiceTokenMinter:
+async def get_minter(request: Request) -> ServiceTokenMinter:
     minter: ServiceTokenMinter = request.app.state.minter
     return minter
 
 
-def get_governance(request: Request) -> Governance:
+async def get_governance(request: Request) -> Governance:
     governance: Governance = request.app.state.governance
     return governance
 
@@ -67,7 +73,7 @@ HashKeyDep = Annotated[bytes, Depends(get_hash_key)]
 GovernanceDep = Annotated[Governance, Depends(get_governance)]
 
 
-def get_current_principal(
+async def get_current_principal(
     token: Annotated[str | None, Depends(_oauth2)], settings: SettingsDep, key: SigningKeyDep
 ) -> Principal:
     if token is None:
@@ -78,7 +84,7 @@ def get_current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]
 
 
-def get_current_resident(principal: CurrentPrincipal) -> Principal:
+async def get_current_resident(principal: CurrentPrincipal) -> Principal:
     if principal.kind is not PrincipalKind.RESIDENT:
         raise AccessDenied("only residents can use this; officials and clients name a resident explicitly")
     return principal
@@ -87,7 +93,7 @@ def get_current_resident(principal: CurrentPrincipal) -> Principal:
 ResidentDep = Annotated[Principal, Depends(get_current_resident)]
 
 
-def get_current_admin(principal: CurrentPrincipal) -> Principal:
+async def get_current_admin(principal: CurrentPrincipal) -> Principal:
     if ADMIN_SCOPE not in principal.scopes:
         raise AccessDenied(f"this needs the {ADMIN_SCOPE} scope (an auditor's API client, e.g. demo-auditor)")
     return principal

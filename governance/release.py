@@ -40,7 +40,9 @@ def release(record: Mapping[str, Any], decisions: Mapping[str, Decision], *, has
     return out
 
 
-def _cut(item: Mapping[str, Any], decision: Decision, hash_key: bytes) -> dict[str, Any]:
+def _cut(item: Mapping[str, Any], decision: Decision, hash_key: bytes) -> Mapping[str, Any]:
+    if not decision.masks and all(name in decision.fields for name in item):
+        return item  # released whole (a resident's own records): no copy
     kept = {name: item[name] for name in decision.fields if name in item}
     for name, mask in decision.masks.items():
         if name in item:

@@ -182,23 +182,21 @@ def append_exchange(engine: Engine, record: ExchangeRecord) -> AuditEntry:
 
 
 def _append_once(engine: Engine, record: ExchangeRecord) -> AuditEntry:
-    with Session(engine, expire_on_commit=False) as session:
+    # Core statements on one connection, no ORM unit of work: the append is on every exchange's path.
+    head = AuditHead.__table__  # type: ignore[attr-defined]
+    with engine.begin() as connection:
         # First statement, and a write: it takes the lock that makes concurrent appends queue (module docstring).
         # Starting with a SELECT instead would let SQLite WAL fail the later upgrade with SQLITE_BUSY_SNAPSHOT.
-        bumped = session.execute(
-            update(AuditHead).where(col(AuditHead.id) == HEAD_ID).values(seq=col(AuditHead.seq) + 1)
-        )
-        if bumped.rowcount != 1:  # type: ignore[attr-defined]
+        bumped = connection.execute(
+            update(head).where(head.c.id == HEAD_ID).values(seq=head.c.seq + 1).returning(head.c.seq, head.c.hash)
+        ).first()
+        if bumped is None:
             raise AuditUnavailable("the audit chain has no head row (audit_head id 1); see `czt audit verify`")
-        seq, prev_hash = session.execute(
-            select(AuditHead.seq, AuditHead.hash).where(col(AuditHead.id) == HEAD_ID)
-        ).one()
+        seq, prev_hash = bumped
         entry = _new_entry(seq=seq, prev_hash=prev_hash, record=record)
-        session.add(entry)
-        session.flush()
-        session.execute(update(AuditHead).where(col(AuditHead.id) == HEAD_ID).values(hash=entry.hash))
-        session.commit()
-        return entry
+        connection.execute(insert(AuditEntry.__table__), [entry.model_dump()])  # type: ignore[attr-defined]
+        connection.execute(update(head).where(head.c.id == HEAD_ID).values(hash=entry.hash))
+    return entry
 
 
 def _transient(exc: DBAPIError) -> bool:
