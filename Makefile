@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck pytest test-postgres seed openapi bench-policy clean
+.PHONY: run test lint typecheck pytest test-postgres seed openapi bench bench-quick bench-policy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,16 @@ seed: $(STAMP)
 ## make openapi: export the OpenAPI documents (openapi/gateway.json, openapi/city-exchange.json) from the code
 openapi: $(STAMP)
 	$(BIN)/czt openapi export --out openapi
+
+## make bench: the gateway beside its cities on a real stack (fan-out, overhead, throughput, audit, scale to
+## 1,000,000 residents per city, memory); a table and bench/results/exchange-<date>.json (docs/performance.md)
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.exchange --profile
+
+## make bench-quick: the exchange figures only, without the long seeding of the scale figures
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench.exchange --no-scale
 
 ## make bench-policy: the policy lab's speed side by side with Cedar (cedarpy); writes bench/results/
 bench-policy: $(STAMP)

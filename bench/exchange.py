@@ -1,0 +1,648 @@
+"""The exchange benchmark: what the gateway adds to its cities, measured beside them in one run (``make bench``).
+
+``python -m bench.exchange [--residents N] [--samples N] [--seconds S] [--concurrency C] [--transports LIST]
+[--base-residents N] [--scale-residents N] [--no-scale] [--profile] [--data-root DIR] [--json FILE]``
+
+Every stack is started with ``czt run`` exactly as deployed: three city processes with their own SQLite files and
+the gateway with the default policy, consent checks and the hash-chained audit log; sandbox mode on, so that
+latency can be injected into the cities with their fault API. The load comes from this process (aiohttp, keep-alive),
+on the same machine. Only ratios measured in one run are judged; absolute times are printed for reading.
+
+1. **Exchange** (one stack per ``--transports`` entry; the first is the gateway's default and the one judged):
+   - *overhead*: at concurrency 1, the p50 of a direct ``GET /exchange/v1/persons/{id}/records`` on each city
+     (with a service token signed by the sandbox gateway's key) and of ``GET /v1/me/records`` through the
+     gateway for the same resident, who is known in all three cities; overhead = gateway − slowest city;
+   - *fan-out*: the same with 50 ms of latency injected into every city's exchange routes; ratio = gateway ÷
+     slowest direct city (parallel ≈ 1, sequential ≈ 3);
+   - *throughput*: ``--concurrency`` workers for ``--seconds`` each: direct record reads of one city (rotating over
+     residents it holds), then gateway lookups (rotating over logged-in residents); ratio = lookups/s ÷ reads/s.
+     The audit chain must have grown by exactly the lookups sent, and verify.
+   With ``--profile``, py-spy samples the gateway through one more throughput run; the top of the profile is
+   written beside the results.
+2. **Scale**: two data folders (``--base-residents`` and ``--scale-residents`` per city, kept under
+   ``--data-root`` and reused while their recorded population matches), each seeded in a child process whose
+   rate per city and peak memory are measured; then, on each, the lookup p50 at concurrency 1 over residents
+   spread through the population, and the peak resident memory (VmHWM) of every process.
+
+A benchmark, not a test: a missed target is reported, not failed; the exit code is 1 only when something is
+wrong (an unverifiable chain, lookups missing from the audit log, failed requests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from bench.policy_lab import machine
+from commons.db import make_engine
+from czt.launch import CztRun, czt_run, free_port_run
+from czt.seeding import record_population, recorded_population
+from czt.settings import SeedSettings
+from czt.token import sandbox_gateway
+from gateway.audit.models import AuditEntry
+from gateway.audit.service import verify_chain
+from gateway.auth.models import ResidentAccount
+from gateway.exchange.tokens import ServiceTokenMinter
+from gateway.exchange.transport import HttpTransport
+from mock_cities.personas import DEMO_RESIDENT_PASSWORD
+from schemas.purposes import Purpose
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SEED = 2026
+EVERYWHERE = "430104198611239369"
+"""陈静, the persona known in all three cities: the resident of the latency figures."""
+
+FAN_OUT_MAX = 1.1
+"""Target: gateway p50 ÷ one direct call's p50, with 50 ms injected into every city."""
+INJECTED_MS = 50
+OVERHEAD_MAX_MS = 2.0
+"""Target: gateway p50 − slowest direct city p50, at concurrency 1 without injected latency."""
+THROUGHPUT_MIN = 0.20
+"""Target: gateway lookups/s ÷ direct single-city reads/s at concurrency 16."""
+SCALE_MAX = 1.5
+"""Target: lookup p50 with --scale-residents ÷ lookup p50 with --base-residents."""
+SEEDING_MIN_PER_S = 20_000
+"""Target: residents seeded per second per city, on SQLite."""
+RSS_MAX_MB = 300
+"""Target: peak resident memory of every process."""
+
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+
+
+# --- load ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    url: str
+    headers: dict[str, str]
+
+
+@dataclass
+class Run:
+    """What a batch of requests did."""
+
+    sent: int = 0
+    failed: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+    latencies_ms: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    warmup: int = 0
+    """Untimed calls sent before the timed ones."""
+
+    @property
+    def p50_ms(self) -> float:
+        return statistics.median(self.latencies_ms) if self.latencies_ms else float("nan")
+
+    @property
+    def per_s(self) -> float:
+        return (self.sent - self.failed) / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        cut = statistics.quantiles(self.latencies_ms, n=100) if len(self.latencies_ms) > 1 else [float("nan")] * 99
+        return {
+            "sent": self.sent,
+            "warmup": self.warmup,
+            "failed": self.failed,
+            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+            "seconds": round(self.seconds, 3),
+            "per_s": round(self.per_s, 1),
+            "p50_ms": round(self.p50_ms, 3),
+            "p90_ms": round(cut[89], 3),
+            "p99_ms": round(cut[98], 3),
+        }
+
+
+async def _send(session: aiohttp.ClientSession, call: Call, run: Run) -> None:
+    started = time.perf_counter()
+    try:
+        async with session.get(call.url, headers=call.headers) as response:
+            await response.read()
+            status = response.status
+    except aiohttp.ClientError:
+        status = 0
+    run.latencies_ms.append((time.perf_counter() - started) * 1000)
+    run.sent += 1
+    run.statuses[status] = run.statuses.get(status, 0) + 1
+    if status != 200:
+        run.failed += 1
+
+
+async def sequential(calls: Sequence[Call], *, samples: int, warmup: int) -> Run:
+    """``samples`` calls one after the other (rotating over ``calls``), after ``warmup`` untimed ones."""
+    async with aiohttp.ClientSession() as session:
+        for i in range(warmup):
+            await _send(session, calls[i % len(calls)], Run())
+        run = Run()
+        started = time.perf_counter()
+        for i in range(samples):
+            await _send(session, calls[i % len(calls)], run)
+        run.seconds = time.perf_counter() - started
+    return run
+
+
+async def saturate(calls: Sequence[Call], *, seconds: float, concurrency: int) -> Run:
+    """``concurrency`` workers sending ``calls`` in turn, each as soon as its last answer arrived, for ``seconds``."""
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        run = Run()
+        warmup = Run()
+        # Open the connections before the clock starts: one untimed call per worker, at once.
+        await asyncio.gather(*(_send(session, calls[i % len(calls)], warmup) for i in range(concurrency)))
+        run.warmup = warmup.sent
+        turn = iter(range(sys.maxsize))
+        started = time.perf_counter()
+        deadline = started + seconds
+
+        async def worker() -> None:
+            while time.perf_counter() < deadline:
+                await _send(session, calls[next(turn) % len(calls)], run)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        run.seconds = time.perf_counter() - started
+    return run
+
+
+# --- a stack under test -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Stack:
+    """A running ``czt run`` and what the benchmark needs of it."""
+
+    run: CztRun
+    cities: list[dict[str, str]]
+    admin_token: str
+    minter: ServiceTokenMinter
+
+    @property
+    def gateway(self) -> str:
+        return self.run.url
+
+    def direct(self, city: dict[str, str], id_number: str) -> Call:
+        token = self.minter.mint(
+            city_code=city["code"],
+            subject=id_number,
+            client_id="czt-bench",
+            purpose=Purpose.SELF_SERVICE.value,
+            decision_id="bench",
+        )
+        return Call(f"{city['url']}/exchange/v1/persons/{id_number}/records", {"Authorization": f"Bearer {token}"})
+
+    def login(self, id_number: str) -> Call:
+        form = {"grant_type": "password", "username": id_number, "password": DEMO_RESIDENT_PASSWORD}
+        import httpx  # the benchmark's set-up calls are few: the plain client is enough
+
+        answer = httpx.post(f"{self.gateway}/v1/auth/token", data=form, timeout=30)
+        answer.raise_for_status()
+        return Call(f"{self.gateway}/v1/me/records", {"Authorization": f"Bearer {answer.json()['access_token']}"})
+
+    def inject_latency(self, ms: int | None) -> None:
+        import httpx
+
+        headers = {"Authorization": f"Bearer {self.admin_token}"}
+        for city in self.cities:
+            httpx.delete(f"{city['url']}/_admin/faults", headers=headers, timeout=10).raise_for_status()
+            if ms:
+                fault = {"kind": "latency", "ms": ms, "path": "/exchange/*"}
+                httpx.post(f"{city['url']}/_admin/faults", json=fault, headers=headers, timeout=10).raise_for_status()
+
+    def audit_entries(self) -> int:
+        engine = make_engine(f"sqlite:///{self.run.data_dir / 'gateway.db'}")
+        try:
+            with Session(engine) as session:
+                return int(session.execute(select(func.count()).select_from(AuditEntry)).scalar_one())
+        finally:
+            engine.dispose()
+
+    def verify_audit(self) -> bool:
+        engine = make_engine(f"sqlite:///{self.run.data_dir / 'gateway.db'}")
+        try:
+            return verify_chain(engine).valid
+        finally:
+            engine.dispose()
+
+    def process_ids(self) -> dict[str, int]:
+        """The uvicorn processes czt run started, by the module they serve and their port."""
+        found = {}
+        for pid in _children(self.run.process.pid):
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            words = [a.decode() for a in argv if a]
+            if "--port" in words:
+                port = words[words.index("--port") + 1]
+                name = "gateway" if "gateway.app:create_app" in words else _city_at(self.cities, port)
+                found[name] = pid
+        return found
+
+    def peak_rss_mb(self) -> dict[str, float]:
+        return {name: _vm_hwm_mb(pid) for name, pid in self.process_ids().items()}
+
+
+def _city_at(cities: list[dict[str, str]], port: str) -> str:
+    return next((c["slug"] for c in cities if c["url"].endswith(f":{port}")), f"port {port}")
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(c) for c in (task / "children").read_text().split()]
+    return children
+
+
+def _vm_hwm_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@contextmanager
+def stack(data_dir: Path, *, transport: HttpTransport) -> Iterator[Stack]:
+    """``czt run`` on free ports from ``data_dir`` (already seeded), its gateway on ``transport``."""
+    base = free_port_run(4)
+    env = {"CZT_GATEWAY_HTTP_TRANSPORT": transport.value}
+    with czt_run(data_dir, base, env=env) as run:
+        info = json.loads((data_dir / "sandbox.json").read_text(encoding="utf-8"))
+        gateway = sandbox_gateway(data_dir)
+        minter = ServiceTokenMinter(gateway.key, issuer=gateway.issuer, ttl_s=3600)
+        yield Stack(run, info["cities"], info["admin_token"], minter)
+        run.stop()
+
+
+def seed(data_dir: Path, residents: int) -> dict[str, Any]:
+    """Seed ``data_dir`` in a child process (:mod:`bench.seeding`) unless it already holds this population; the
+    rate of each city, and the child's peak resident memory."""
+    if recorded_population(data_dir) == (SEED, residents):
+        return {"reused": True}
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    report = data_dir / "seeding.json"
+    command = [sys.executable, "-m", "bench.seeding", "--data-dir", str(data_dir), "--residents", str(residents)]
+    command += ["--seed", str(SEED), "--json", str(report)]
+    console.print(f"Seeding {residents:,} residents per city into {data_dir} …")
+    subprocess.run(command, check=True)  # noqa: S603 - our own command
+    measured: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
+    record_population(data_dir, SeedSettings(seed=SEED, residents_per_city=residents))
+    return {
+        "cities": {name: row for name, row in measured.items() if name != "gateway"},
+        "gateway": measured.get("gateway"),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
+
+
+# --- the figures --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    """One line of the table: a measured value against its target."""
+
+    name: str
+    value: float
+    target: str
+    met: bool | None
+    unit: str = ""
+    detail: str = ""
+
+
+def _ids(data_dir: Path, count: int) -> list[str]:
+    """``count`` residents spread evenly through the gateway's accounts (the whole population)."""
+    engine = make_engine(f"sqlite:///{data_dir / 'gateway.db'}")
+    try:
+        with Session(engine) as session:
+            total = int(session.execute(select(func.count()).select_from(ResidentAccount)).scalar_one())
+            step = max(1, total // count)
+            column = col(ResidentAccount.id_number)
+            ids = session.execute(select(column).order_by(column)).scalars()
+            return [id_number for index, id_number in enumerate(ids) if index % step == 0][:count]
+    finally:
+        engine.dispose()
+
+
+def held_by(stack_: Stack, city: dict[str, str], candidates: Sequence[str]) -> list[Call]:
+    """Direct calls on ``city`` for the candidates it holds records on."""
+    import httpx
+
+    calls = []
+    for id_number in candidates:
+        call = stack_.direct(city, id_number)
+        if httpx.get(call.url, headers=call.headers, timeout=30).status_code == 200:
+            calls.append(call)
+    return calls
+
+
+def measure_exchange(stack_: Stack, args: argparse.Namespace) -> dict[str, Any]:
+    """Overhead, fan-out and throughput on one running stack."""
+    me = stack_.login(EVERYWHERE)
+    results: dict[str, Any] = {}
+    for label, ms in (("overhead", 0), ("fan_out", INJECTED_MS)):
+        stack_.inject_latency(ms)
+        direct = {
+            city["slug"]: asyncio.run(
+                sequential([stack_.direct(city, EVERYWHERE)], samples=args.samples, warmup=args.warmup)
+            )
+            for city in stack_.cities
+        }
+        through = asyncio.run(sequential([me], samples=args.samples, warmup=args.warmup))
+        results[label] = {
+            "injected_ms": ms,
+            "direct": {slug: run.summary() for slug, run in direct.items()},
+            "gateway": through.summary(),
+            "slowest_direct_p50_ms": max(run.p50_ms for run in direct.values()),
+        }
+    stack_.inject_latency(None)
+
+    rng = random.Random(SEED)  # noqa: S311 - a sample, not a secret
+    candidates = _ids(stack_.run.data_dir, 400)
+    rng.shuffle(candidates)
+    city = stack_.cities[0]
+    reads = held_by(stack_, city, candidates[:200])
+    lookups = [stack_.login(call.url.rsplit("/", 2)[-2]) for call in reads[: args.residents_logged_in]]
+    direct_run = asyncio.run(saturate(reads, seconds=args.seconds, concurrency=args.concurrency))
+    before = stack_.audit_entries()
+    gateway_run = asyncio.run(saturate(lookups, seconds=args.seconds, concurrency=args.concurrency))
+    appended = stack_.audit_entries() - before
+    results["throughput"] = {
+        "concurrency": args.concurrency,
+        "direct_city": city["slug"],
+        "direct_residents": len(reads),
+        "gateway_residents": len(lookups),
+        "direct": direct_run.summary(),
+        "gateway": gateway_run.summary(),
+        "ratio": gateway_run.per_s / direct_run.per_s if direct_run.per_s else 0.0,
+        "audit_appended": appended,
+        "audit_expected": gateway_run.sent + gateway_run.warmup,
+        "audit_verifies": stack_.verify_audit(),
+    }
+    if args.profile:
+        results["profile"] = profile_gateway(stack_, lookups, args)
+    results["peak_rss_mb"] = stack_.peak_rss_mb()
+    return results
+
+
+def profile_gateway(stack_: Stack, lookups: Sequence[Call], args: argparse.Namespace) -> dict[str, Any]:
+    """py-spy on the gateway through one more throughput run; the functions it spent its time in."""
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+    if spy is None:
+        return {"skipped": "py-spy is not installed (pip install -e '.[bench]')"}
+    pid = stack_.process_ids()["gateway"]
+    raw = Path(tempfile.mkdtemp()) / "gateway.txt"
+    command = [spy, "record", "--pid", str(pid), "--duration", str(int(args.seconds)), "--rate", "250"]
+    command += ["--format", "raw", "--output", str(raw), "--nonblocking"]
+    spying = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    time.sleep(1.0)
+    run = asyncio.run(saturate(lookups, seconds=args.seconds, concurrency=args.concurrency))
+    spying.wait(timeout=args.seconds + 60)
+    if not raw.exists():
+        return {"skipped": f"py-spy wrote no profile (exit {spying.returncode}; it needs ptrace rights)"}
+    return {"lookups_per_s": round(run.per_s, 1), **summarise_profile(raw.read_text(encoding="utf-8"))}
+
+
+def summarise_profile(raw: str, top: int = 40) -> dict[str, Any]:
+    """Inclusive and self shares of the busiest functions in py-spy's raw (collapsed stacks) output; idle
+    samples (the event loop waiting in ``select``, idle pool threads) are left out of the total."""
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    idle = ("select (selectors.py", "wait (threading.py", "_worker (concurrent", "get (queue.py")
+    for line in raw.splitlines():
+        stack_text, _, count_text = line.rpartition(" ")
+        if not stack_text or not count_text.isdigit():
+            continue
+        frames = stack_text.split(";")
+        if any(marker in frames[-1] for marker in idle):
+            continue
+        count = int(count_text)
+        total += count
+        for name in dict.fromkeys(_frame(frame) for frame in frames):
+            inclusive[name] = inclusive.get(name, 0) + count
+        last = _frame(frames[-1])
+        own[last] = own.get(last, 0) + count
+
+    def share(counts: dict[str, int]) -> list[tuple[str, float]]:
+        ranked = sorted(counts.items(), key=lambda kv: -kv[1])[:top]
+        return [(name, round(100 * n / total, 1)) for name, n in ranked]
+
+    return {"busy_samples": total, "inclusive_pct": share(inclusive), "self_pct": share(own)}
+
+
+def _frame(frame: str) -> str:
+    function, _, where = frame.partition(" (")
+    module = where.split(":")[0].split("site-packages/")[-1].split("/work/main/")[-1]
+    return f"{function} ({module})"
+
+
+def measure_scale(args: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for residents in (args.base_residents, args.scale_residents):
+        data_dir = args.data_root / f"scale-{residents}"
+        seeding = seed(data_dir, residents)
+        with stack(data_dir, transport=args.transports[0]) as running:
+            sample = _ids(data_dir, 60)
+            lookups = [running.login(id_number) for id_number in sample]
+            direct = held_by(running, running.cities[0], sample)
+            run = asyncio.run(sequential(lookups, samples=args.samples, warmup=len(lookups)))
+            direct_run = asyncio.run(sequential(direct, samples=args.samples, warmup=len(direct)))
+            results[str(residents)] = {
+                "seeding": seeding,
+                "lookup": run.summary(),
+                "direct_city": direct_run.summary(),
+                "peak_rss_mb": running.peak_rss_mb(),
+            }
+    return results
+
+
+def figures(exchange: dict[str, Any], scale: dict[str, Any] | None, args: argparse.Namespace) -> list[Figure]:
+    over, fan, thr = exchange["overhead"], exchange["fan_out"], exchange["throughput"]
+    overhead = over["gateway"]["p50_ms"] - over["slowest_direct_p50_ms"]
+    fan_ratio = fan["gateway"]["p50_ms"] / fan["slowest_direct_p50_ms"]
+    rows = [
+        Figure(
+            "fan-out: gateway p50 ÷ one direct call's p50, 50 ms in every city",
+            fan_ratio,
+            f"≤ {FAN_OUT_MAX}",
+            fan_ratio <= FAN_OUT_MAX,
+            "×",
+            f"{fan['gateway']['p50_ms']:.1f} ms ÷ {fan['slowest_direct_p50_ms']:.1f} ms",
+        ),
+        Figure(
+            "overhead: gateway p50 − slowest direct city p50, concurrency 1",
+            overhead,
+            f"≤ {OVERHEAD_MAX_MS} ms",
+            overhead <= OVERHEAD_MAX_MS,
+            "ms",
+            f"{over['gateway']['p50_ms']:.2f} − {over['slowest_direct_p50_ms']:.2f} ms",
+        ),
+        Figure(
+            f"throughput: lookups/s ÷ direct reads/s, concurrency {args.concurrency}",
+            thr["ratio"],
+            f"≥ {THROUGHPUT_MIN}",
+            thr["ratio"] >= THROUGHPUT_MIN,
+            "×",
+            f"{thr['gateway']['per_s']:.0f} ÷ {thr['direct']['per_s']:.0f} per s",
+        ),
+        Figure(
+            "every lookup audited, chain verifies",
+            thr["audit_appended"],
+            f"= {thr['audit_expected']}",
+            thr["audit_appended"] == thr["audit_expected"] and thr["audit_verifies"],
+            "entries",
+            "chain verifies" if thr["audit_verifies"] else "CHAIN BROKEN",
+        ),
+    ]
+    rss = dict(exchange["peak_rss_mb"])
+    if scale is not None:
+        base, big = scale[str(args.base_residents)], scale[str(args.scale_residents)]
+        ratio = big["lookup"]["p50_ms"] / base["lookup"]["p50_ms"]
+        rows.append(
+            Figure(
+                f"scale: lookup p50 at {args.scale_residents:,} ÷ at {args.base_residents:,} per city",
+                ratio,
+                f"≤ {SCALE_MAX}",
+                ratio <= SCALE_MAX,
+                "×",
+                f"{big['lookup']['p50_ms']:.2f} ÷ {base['lookup']['p50_ms']:.2f} ms",
+            )
+        )
+        seeding = big["seeding"]
+        if not seeding.get("reused"):
+            slowest = min(c["per_s"] for c in seeding["cities"].values())
+            rows.append(
+                Figure(
+                    f"seeding {args.scale_residents:,} residents per city (slowest city)",
+                    slowest,
+                    f"≥ {SEEDING_MIN_PER_S:,}/s",
+                    slowest >= SEEDING_MIN_PER_S,
+                    "/s",
+                    ", ".join(f"{slug} {c['per_s']:,.0f}" for slug, c in seeding["cities"].items()),
+                )
+            )
+            rss["seeding"] = seeding["peak_rss_mb"]
+        for name, mb in big["peak_rss_mb"].items():
+            rss[f"{name} at {args.scale_residents:,}"] = mb
+    worst = max(rss, key=lambda name: rss[name])
+    rows.append(
+        Figure(
+            "peak resident memory, largest process",
+            rss[worst],
+            f"< {RSS_MAX_MB} MB",
+            rss[worst] < RSS_MAX_MB,
+            "MB",
+            worst,
+        )
+    )
+    return rows
+
+
+def report(rows: list[Figure], transports: dict[str, Any]) -> None:
+    table = Table(title="CZT exchange benchmark", box=box.SIMPLE_HEAVY)
+    for column in ("figure", "measured", "target", "", "detail"):
+        table.add_column(column)
+    for row in rows:
+        verdict = "" if row.met is None else ("[green]met[/]" if row.met else "[red]not met[/]")
+        value = f"{row.value:,.0f}" if abs(row.value) >= 100 else f"{row.value:.2f}"
+        table.add_row(row.name, f"{value} {row.unit}", row.target, verdict, row.detail)
+    console.print(table)
+    if len(transports) > 1:
+        side = Table(title="Gateway transport, same stack and load", box=box.SIMPLE)
+        for column in ("transport", "lookups/s", "direct reads/s", "ratio", "overhead ms", "fan-out ×"):
+            side.add_column(column)
+        for name, result in transports.items():
+            thr, over, fan = result["throughput"], result["overhead"], result["fan_out"]
+            side.add_row(
+                name,
+                f"{thr['gateway']['per_s']:.0f}",
+                f"{thr['direct']['per_s']:.0f}",
+                f"{thr['ratio']:.2f}",
+                f"{over['gateway']['p50_ms'] - over['slowest_direct_p50_ms']:.2f}",
+                f"{fan['gateway']['p50_ms'] / fan['slowest_direct_p50_ms']:.3f}",
+            )
+        console.print(side)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.exchange", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--residents", type=int, default=2000, help="residents per city of the exchange stack")
+    parser.add_argument("--samples", type=int, default=300, help="timed calls per latency figure (default 300)")
+    parser.add_argument("--warmup", type=int, default=30, help="untimed calls before each latency figure")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each throughput run (default 10)")
+    parser.add_argument("--concurrency", type=int, default=16, help="workers of the throughput runs (default 16)")
+    parser.add_argument("--residents-logged-in", type=int, default=64, help="residents the throughput run rotates")
+    parser.add_argument(
+        "--transports",
+        type=lambda text: [HttpTransport(t) for t in text.split(",")],
+        default=[HttpTransport.AIOHTTP, HttpTransport.HTTPX],
+        help="gateway transports to run the exchange figures with, the judged one first (default aiohttp,httpx)",
+    )
+    parser.add_argument("--base-residents", type=int, default=10_000, help="the scale figure's small population")
+    parser.add_argument("--scale-residents", type=int, default=1_000_000, help="the scale figure's large population")
+    parser.add_argument("--no-scale", action="store_true", help="skip the scale figures (and their long seeding)")
+    parser.add_argument("--profile", action="store_true", help="sample the gateway with py-spy under load")
+    parser.add_argument("--data-root", type=Path, default=Path("var/bench"), help="where the seeded folders stay")
+    parser.add_argument("--json", type=Path, help="write the results here too (default bench/results/)")
+    args = parser.parse_args(argv)
+
+    started = dt.datetime.now().astimezone()
+    info = {k: v for k, v in machine().items() if k != "cedarpy"}
+    console.print(f"Machine: {info['cpu']}, {info['cpus']} CPUs, load {info['load_average_before']}")
+    exchange_dir = args.data_root / f"exchange-{args.residents}"
+    exchange_seeding = seed(exchange_dir, args.residents)
+    transports: dict[str, Any] = {}
+    for transport in args.transports:
+        console.print(f"Exchange figures, gateway transport {transport} …")
+        with stack(exchange_dir, transport=transport) as running:
+            transports[transport.value] = measure_exchange(running, args)
+    judged = transports[args.transports[0].value]
+    scale = None if args.no_scale else measure_scale(args)
+    rows = figures(judged, scale, args)
+    report(rows, transports)
+
+    result = {
+        "benchmark": "exchange",
+        "started": started.isoformat(timespec="seconds"),
+        "machine": info,
+        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "figures": [asdict(row) for row in rows],
+        "exchange_seeding": exchange_seeding,
+        "transports": transports,
+        "scale": scale,
+    }
+    out = args.json or RESULTS / f"exchange-{started.date().isoformat()}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
+    console.print(f"Results: {out}")
+    thr = judged["throughput"]
+    broken = thr["audit_appended"] != thr["audit_expected"] or not thr["audit_verifies"]
+    failed = any(
+        r["throughput"]["gateway"]["failed"] or r["throughput"]["direct"]["failed"] for r in transports.values()
+    )
+    if broken or failed:
+        console.print("[bold red]Something is wrong[/]: failed requests or lookups missing from the audit chain.")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
