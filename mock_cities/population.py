@@ -21,17 +21,17 @@ from functools import cached_property
 
 from faker import Faker
 
+from mock_cities.dialects import CompactRecords, MonthlyRun, contributions_of, deposits_of
 from mock_cities.profiles import CityProfile
 from schemas.idcard import make_id_number
 from schemas.medical_insurance import (
-    Contribution,
     Enrolment,
     EnrolmentStatus,
     InsuranceType,
     MedicalInsuranceRecord,
 )
 from schemas.money import to_yuan
-from schemas.provident_fund import Deposit, FundAccount, FundAccountStatus, ProvidentFundRecord
+from schemas.provident_fund import FundAccount, FundAccountStatus, ProvidentFundRecord
 from schemas.records import Gender, Person, PersonRecords
 from schemas.talent import ContinuingEducationYear, ProfessionalTitle, SkillCertificate, TalentRecord, TitleGrade
 from services.medical_insurance.service import monthly_contribution, resident_monthly_premium
@@ -168,6 +168,14 @@ def medical_record(stint: Stint, *, serial: int, status: EnrolmentStatus, spent_
 
     ``spent_share`` is the part of the personal-account credits spent on outpatient care and pharmacies.
     """
+    enrolment, runs = medical_history(stint, serial=serial, status=status, spent_share=spent_share)
+    return MedicalInsuranceRecord(enrolment=enrolment, contributions=contributions_of(runs))
+
+
+def medical_history(
+    stint: Stint, *, serial: int, status: EnrolmentStatus, spent_share: float
+) -> tuple[Enrolment, tuple[MonthlyRun, ...]]:
+    """:func:`medical_record` with the stored contributions as runs of equal months, one run per year."""
     rules = stint.city.medical_insurance
     if stint.employed:
         assert stint.work_end is not None
@@ -175,7 +183,7 @@ def medical_record(stint: Stint, *, serial: int, status: EnrolmentStatus, spent_
     else:
         first, last = max(stint.start, RESIDENT_MEDICAL_FROM), stint.end
     stored_from = max(first, last - STORED_MONTHS + 1)
-    contributions: list[Contribution] = []
+    runs: list[MonthlyRun] = []
     credits = Decimal(0)
     for year, year_first, year_last in _year_runs(first, last):
         if stint.employed:
@@ -186,15 +194,8 @@ def medical_record(stint: Stint, *, serial: int, status: EnrolmentStatus, spent_
             base, employer_amount = Decimal("0.00"), Decimal("0.00")
             personal_amount = resident_monthly_premium(rules=rules)
         credits += personal_amount * (year_last - year_first + 1)
-        contributions.extend(
-            Contribution(
-                month=month_text(month),
-                base=base,
-                employer_amount=employer_amount,
-                personal_amount=personal_amount,
-            )
-            for month in range(max(year_first, stored_from), year_last + 1)
-        )
+        if year_last >= stored_from:
+            runs.append(MonthlyRun(max(year_first, stored_from), year_last, (base, employer_amount, personal_amount)))
     # Only 职工医保 keeps a personal account (个人账户) fed by the personal contributions.
     balance = to_yuan(credits * Decimal(str(round(1 - spent_share, 4)))) if stint.employed else Decimal("0.00")
     enrolment = Enrolment(
@@ -206,7 +207,7 @@ def medical_record(stint: Stint, *, serial: int, status: EnrolmentStatus, spent_
         account_balance=balance,
         employer=stint.employer if stint.employed else None,
     )
-    return MedicalInsuranceRecord(enrolment=enrolment, contributions=contributions)
+    return enrolment, tuple(runs)
 
 
 # --- provident fund ----------------------------------------------------------------------------------------
@@ -221,23 +222,39 @@ def fund_record(
     outstanding_loan: Decimal = Decimal("0.00"),
 ) -> ProvidentFundRecord | None:
     """One city's 公积金 account over a stint (employees only); ``withdrawn_share`` went to rent or a home."""
+    history = fund_history(
+        stint, serial=serial, status=status, withdrawn_share=withdrawn_share, outstanding_loan=outstanding_loan
+    )
+    if history is None:
+        return None
+    account, runs = history
+    return ProvidentFundRecord(account=account, deposits=deposits_of(runs))
+
+
+def fund_history(
+    stint: Stint,
+    *,
+    serial: int,
+    status: FundAccountStatus,
+    withdrawn_share: float,
+    outstanding_loan: Decimal = Decimal("0.00"),
+) -> tuple[FundAccount, tuple[MonthlyRun, ...]] | None:
+    """:func:`fund_record` with the stored deposits as runs of equal months, one run per year."""
     if not stint.employed:
         return None
     assert stint.work_end is not None and stint.employer is not None
     rules = stint.city.provident_fund
     first, last = max(stint.start, FUND_FROM), stint.work_end
     stored_from = max(first, last - STORED_MONTHS + 1)
-    deposits: list[Deposit] = []
+    runs: list[MonthlyRun] = []
     total = Decimal(0)
     base = employer_amount = personal_amount = Decimal("0.00")
     for year, year_first, year_last in _year_runs(first, last):
         base = deposit_base(wage=stint.wage_in(year), rules=rules)
         employer_amount, personal_amount = monthly_deposit(base=base, rules=rules)
         total += (employer_amount + personal_amount) * (year_last - year_first + 1)
-        deposits.extend(
-            Deposit(month=month_text(month), employer_amount=employer_amount, personal_amount=personal_amount)
-            for month in range(max(year_first, stored_from), year_last + 1)
-        )
+        if year_last >= stored_from:
+            runs.append(MonthlyRun(max(year_first, stored_from), year_last, (employer_amount, personal_amount)))
     if status is FundAccountStatus.CLOSED:
         balance = Decimal("0.00")  # 销户 follows a full withdrawal
     else:
@@ -253,7 +270,7 @@ def fund_record(
         deposit_months=max(0, last - first + 1),
         outstanding_loan=outstanding_loan if status in (FundAccountStatus.NORMAL, FundAccountStatus.SEALED) else 0,
     )
-    return ProvidentFundRecord(account=account, deposits=deposits)
+    return account, tuple(runs)
 
 
 LOAN_SHARE = 0.12
@@ -435,25 +452,49 @@ class Population:
 
     def records_for(self, city_code: str) -> Iterator[PersonRecords]:
         """Canonical records of every resident ``city_code`` holds something on, personas first."""
+        for compact in self.compact_records_for(city_code):
+            yield compact.expanded()
+
+    def compact_records_for(self, city_code: str) -> Iterator[CompactRecords]:
+        """:meth:`records_for` with the monthly histories as runs: what seeding writes, at a fraction of the cost."""
+        yield from self.persona_records_for(city_code)
+        yield from self.generated_records_for(city_code, range(self.generated_count))
+
+    @property
+    def generated_count(self) -> int:
+        """Generated residents (indexes ``0..generated_count - 1``), personas not counted."""
+        return self._generated_count
+
+    def persona_records_for(self, city_code: str) -> Iterator[CompactRecords]:
+        """The personas' part of :meth:`compact_records_for`."""
         from mock_cities.personas import PERSONAS, persona_records
 
         for persona in PERSONAS:
             held = persona_records(persona.key, self.cities, self.as_of)
             if city_code in held:
-                yield held[city_code]
-        for index in range(self._generated_count):
+                yield CompactRecords.of(held[city_code])
+
+    def generated_records_for(self, city_code: str, indexes: range) -> Iterator[CompactRecords]:
+        """The generated residents' part of :meth:`compact_records_for`, for ``indexes`` only.
+
+        Each resident depends on ``(seed, index)`` alone, so slices can be generated apart, even in
+        other processes, and put together in index order.
+        """
+        for index in indexes:
+            if not self._may_touch(index, city_code):
+                continue
             plan = self._plan(index)
             if city_code in plan.city_codes:
-                yield self._records(plan, only=city_code)[city_code]
+                yield self._compact_records(plan, only=city_code)[city_code]
 
     def all_records(self, index: int) -> dict[str, PersonRecords]:
         """Every city's records on generated resident ``index``, by city code."""
-        return self._records(self._plan(index))
+        return {code: compact.expanded() for code, compact in self._compact_records(self._plan(index)).items()}
 
     # --- the plan ---
 
-    def _plan(self, index: int) -> _Plan:
-        rng = _stream(self.seed, index, "plan")
+    def _lived(self, rng: random.Random, index: int) -> tuple[Gender, list[CityProfile]]:
+        """The first draws of a plan: gender, and the cities lived in, the home city last."""
         home = self.cities[index // self.residents_per_city]
         gender = Gender.MALE if rng.random() < 0.5 else Gender.FEMALE
         others = [c for c in self.cities if c.code != home.code]
@@ -462,6 +503,21 @@ class Population:
         if mover:
             earlier = rng.sample(others, k=2 if len(others) >= 2 and rng.random() < 0.25 else 1)
             lived = [*earlier, home]
+        return gender, lived
+
+    def _may_touch(self, index: int, city_code: str) -> bool:
+        """False when resident ``index`` never lived in ``city_code``, from the plan's first draws alone.
+
+        True is not sure: a move drawn too late in a life is dropped, so only the plan tells.
+        """
+        if self.cities[index // self.residents_per_city].code == city_code:
+            return True
+        _, lived = self._lived(_stream(self.seed, index, "plan"), index)
+        return any(city.code == city_code for city in lived)
+
+    def _plan(self, index: int) -> _Plan:
+        rng = _stream(self.seed, index, "plan")
+        gender, lived = self._lived(rng, index)
         born_in = lived[0] if rng.random() < 0.8 else rng.choice(self.cities)
         id_number, birth = self._ids.id_number(index, region=rng.choice(born_in.districts), gender=gender)
 
@@ -488,7 +544,7 @@ class Population:
         given = faker.first_name_male() if plan.gender is Gender.MALE else faker.first_name_female()
         return f"{faker.last_name()}{given}"
 
-    def _records(self, plan: _Plan, *, only: str | None = None) -> dict[str, PersonRecords]:
+    def _compact_records(self, plan: _Plan, *, only: str | None = None) -> dict[str, CompactRecords]:
         """Every city's records on a resident, or only ``only``'s: the same draws either way."""
         rng = _stream(self.seed, plan.index, "life")
         person = Person(id_number=plan.id_number, name=self._name(plan), gender=plan.gender)
@@ -496,26 +552,31 @@ class Population:
         title_series = rng.choice(tuple(TITLE_SERIES)) if plan.employee and rng.random() < 0.27 else None
         stints = self._stints(rng, plan, title_series)
         talent = _talent(rng, plan, stints, serial=serial, title_series=title_series, last=self._last_month)
-        result: dict[str, PersonRecords] = {}
+        result: dict[str, CompactRecords] = {}
         for position, stint in enumerate(stints):
             current = position == len(stints) - 1
             medical_status, fund_status = self._statuses(rng, plan, stint, current=current)
             spent_share, withdrawn_share = rng.uniform(0.2, 0.85), _withdrawn_share(rng)
             if only is not None and stint.city.code != only:
                 continue  # building the models is most of the cost; the draws above keep streams aligned
-            result[stint.city.code] = PersonRecords(
+            enrolment, contributions = medical_history(
+                stint, serial=serial, status=medical_status, spent_share=spent_share
+            )
+            fund = fund_history(
+                stint,
+                serial=serial,
+                status=fund_status,
+                withdrawn_share=withdrawn_share,
+                outstanding_loan=outstanding_loan(self.seed, plan.index, stint.city.code),
+            )
+            records = PersonRecords(
                 city=stint.city.ref,
                 person=person,
-                medical_insurance=medical_record(stint, serial=serial, status=medical_status, spent_share=spent_share),
-                provident_fund=fund_record(
-                    stint,
-                    serial=serial,
-                    status=fund_status,
-                    withdrawn_share=withdrawn_share,
-                    outstanding_loan=outstanding_loan(self.seed, plan.index, stint.city.code),
-                ),
+                medical_insurance=MedicalInsuranceRecord(enrolment=enrolment, contributions=[]),
+                provident_fund=None if fund is None else ProvidentFundRecord(account=fund[0], deposits=[]),
                 talent=talent[stint.city.code].record(),
             )
+            result[stint.city.code] = CompactRecords(records, contributions, () if fund is None else fund[1])
         return result
 
     def _stints(self, rng: random.Random, plan: _Plan, title_series: str | None) -> list[Stint]:
