@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from functools import lru_cache
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -41,9 +42,10 @@ class Fields:
         return f"{self.path}.{key}" if self.path else key
 
     def raw(self, key: str) -> object:
-        if key not in self._data:
-            raise DialectError(f"{self.where(key)}: missing")
-        return self._data[key]
+        try:
+            return self._data[key]
+        except KeyError:
+            raise DialectError(f"{self.where(key)}: missing") from None
 
     def fail(self, key: str, problem: str) -> DialectError:
         return DialectError(f"{self.where(key)}: {problem}")
@@ -86,20 +88,26 @@ class Fields:
         value = self.raw(key)
         if not isinstance(value, list):
             raise self.fail(key, f"expected a list, got {_kind(value)}")
-        return [Fields(item, f"{self.where(key)}[{i}]") for i, item in enumerate(value)]
+        where = self.where(key)
+        return [Fields(item, f"{where}[{i}]") for i, item in enumerate(value)]
 
     def day(self, key: str, fmt: str) -> date:
-        return parse_day(self.raw(key), fmt, self.where(key))
+        value = self.raw(key)
+        parsed = _day(value, fmt) if isinstance(value, str) else None
+        if parsed is None:
+            raise _not_a_day(value, fmt, self.where(key))
+        return parsed
 
     def month(self, key: str, fmt: str) -> str:
         """A local month (e.g. ``202401``, ``2024/01``) as the canonical ``YYYY-MM``."""
-        return f"{parse_day(self.raw(key), fmt, self.where(key)):%Y-%m}"
+        return _month_text(self.day(key, fmt))
 
     def yuan(self, key: str) -> Decimal:
         value = self.raw(key)
-        if not isinstance(value, str) or not _YUAN_TEXT.match(value):
+        amount = _yuan(value) if isinstance(value, str) else None
+        if amount is None:
             raise self.fail(key, f"expected an amount in yuan as a decimal string, got {value!r}")
-        return to_yuan(Decimal(value))
+        return amount
 
     def optional_yuan(self, key: str) -> Decimal:
         """An amount that older payloads leave out: absent or null is zero."""
@@ -116,7 +124,7 @@ class Fields:
         value = self.raw(key)
         if not isinstance(value, int) or isinstance(value, bool):
             raise self.fail(key, f"expected an amount in fen as an integer, got {value!r}")
-        return fen_to_yuan(value)
+        return _fen(value)
 
     def coded(self, key: str, table: Mapping[str, T]) -> T:
         value = self.raw(key)
@@ -136,16 +144,44 @@ class Fields:
 
 def parse_day(value: object, fmt: str, where: str) -> date:
     """A local date string; strict, so ``2024-1-5`` is refused where ``2024-01-05`` is expected."""
-    if isinstance(value, str):
-        try:
-            parsed = datetime.strptime(value, fmt).date()
-        except ValueError:
-            pass
-        else:
-            if parsed.strftime(fmt) == value:
-                return parsed
+    parsed = _day(value, fmt) if isinstance(value, str) else None
+    if parsed is None:
+        raise _not_a_day(value, fmt, where)
+    return parsed
+
+
+def _not_a_day(value: object, fmt: str, where: str) -> DialectError:
     example = date(2024, 1, 31).strftime(fmt)
-    raise DialectError(f"{where}: expected a date like {example!r}, got {value!r}")
+    return DialectError(f"{where}: expected a date like {example!r}, got {value!r}")
+
+
+# Every resident's payload repeats the same months, days and amounts, and strptime and Decimal arithmetic
+# dominate a mapping's cost: each distinct string is parsed once. The values are immutable, so sharing them
+# is safe; the caches are bounded, and only hold strings read from the city's own tables.
+
+
+@lru_cache(maxsize=8192)
+def _day(value: str, fmt: str) -> date | None:
+    try:
+        parsed = datetime.strptime(value, fmt).date()
+    except ValueError:
+        return None
+    return parsed if parsed.strftime(fmt) == value else None
+
+
+@lru_cache(maxsize=4096)
+def _month_text(day: date) -> str:
+    return f"{day:%Y-%m}"
+
+
+@lru_cache(maxsize=16384)
+def _yuan(value: str) -> Decimal | None:
+    return to_yuan(Decimal(value)) if _YUAN_TEXT.match(value) else None
+
+
+@lru_cache(maxsize=16384)
+def _fen(value: int) -> Decimal:
+    return fen_to_yuan(value)
 
 
 def local_month(month: str, fmt: str) -> str:
@@ -158,12 +194,18 @@ def yuan_text(value: Decimal) -> str:
     return f"{to_yuan(value):.2f}"
 
 
+@lru_cache(maxsize=16384)
+def stored_yuan_text(value: Decimal) -> str:
+    """:func:`yuan_text` of an amount read from a table, cached: the same amounts recur across residents."""
+    return yuan_text(value)
+
+
 def invert(table: Mapping[str, T]) -> dict[T, str]:
     """Canonical value → local code, from a local code table."""
     return {canonical: code for code, canonical in table.items()}
 
 
-def build(model: type[M], where: str, **values: Any) -> M:
+def build(model: type[M], where: str, /, **values: Any) -> M:
     """A canonical model, with any rule the local fields could not check reported as a DialectError."""
     try:
         return model(**values)
@@ -171,6 +213,34 @@ def build(model: type[M], where: str, **values: Any) -> M:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
         raise DialectError(f"{where}: {field}: {first['msg']}") from None
+
+
+class Assemble(Protocol):
+    """Turns the checked values of one canonical part into that part: :func:`build` or :func:`as_values`."""
+
+    def __call__(self, model: type[BaseModel], where: str, /, **values: Any) -> Any: ...
+
+
+def as_values(model: type[BaseModel], where: str, /, **values: Any) -> dict[str, Any]:
+    """The part's values as they are, for :func:`mapped` to validate with everything else at once."""
+    return values
+
+
+def mapped(mapping: Callable[[Assemble], Any]) -> PersonRecords:
+    """Run a dialect's ``mapping`` of one payload to canonical records.
+
+    ``mapping`` checks the local fields and hands each canonical part to the ``Assemble`` it is given. First it
+    runs with :func:`as_values`, and the whole document is validated in one ``PersonRecords.model_validate`` (one
+    call into pydantic-core instead of one per contribution or deposit). When anything is wrong, it runs again
+    with :func:`build`, part by part in document order, so the DialectError names the first offending field
+    exactly as if the records had been built one model at a time. Both runs check the same rules.
+    """
+    try:
+        return PersonRecords.model_validate(mapping(as_values))
+    except (DialectError, ValidationError):
+        pass
+    records: PersonRecords = mapping(build)
+    return records
 
 
 def local_person_no(records: PersonRecords) -> str:

@@ -7,13 +7,22 @@ and zero-padded status codes (``"01"`` 正常). The person's fields sit flat in 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, ClassVar
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import registry
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel
 
-from mock_cities.dialects import LocalDocument
-from mock_cities.dialects._common import Fields, build, invert, local_month, local_person_no, yuan_text
+from mock_cities.dialects import (
+    CompactRecords,
+    LocalDocument,
+    LocalRows,
+    MonthlyRows,
+    MonthlyRun,
+    MonthlyTable,
+)
+from mock_cities.dialects._common import Assemble, Fields, invert, local_person_no, mapped, yuan_text
 from schemas.cities import CityRef
 from schemas.medical_insurance import (
     Contribution,
@@ -156,6 +165,78 @@ class Jxjy(_Base, table=True):
 
 metadata = _Base.metadata
 
+_XB_CODE = invert(_XB)
+_XZLX_CODE = invert(_XZLX)
+_CBZT_CODE = invert(_CBZT)
+_ZHZT_CODE = invert(_ZHZT)
+_DJ_CODE = invert(_DJ)
+_ZCDJ_CODE = invert(_ZCDJ)
+_YBJF_MONTHS = MonthlyTable("grbh", "ny", _NY, ("jfjs", "dwjf", "grjf"))
+_GJJJC_MONTHS = MonthlyTable("zh", "ny", _NY, ("dwjc", "grjc"))
+
+
+# Residents of a city pay the same few thousand distinct amounts: each is converted once.
+_yuan_text_cached = lru_cache(maxsize=1 << 14)(yuan_text)
+
+
+def _in_text(runs: tuple[MonthlyRun, ...]) -> tuple[MonthlyRun, ...]:
+    return tuple(MonthlyRun(first, last, tuple(map(_yuan_text_cached, amounts))) for first, last, amounts in runs)
+
+
+# The read side selects rows with SQLAlchemy Core (no ORM objects): the person with their 医保 enrolment and
+# 公积金 account in one query on the unique 身份证号 index, then one query per record table on its primary key.
+_GRXX = metadata.tables[Grxx.__tablename__]
+_YBCB = metadata.tables[Ybcb.__tablename__]
+_YBJF = metadata.tables[Ybjf.__tablename__]
+_GJJZH = metadata.tables[Gjjzh.__tablename__]
+_GJJJC = metadata.tables[Gjjjc.__tablename__]
+_JNZS = metadata.tables[Jnzs.__tablename__]
+_ZCXX = metadata.tables[Zcxx.__tablename__]
+_JXJY = metadata.tables[Jxjy.__tablename__]
+_GR = (
+    select(
+        _GRXX.c.grbh,
+        _GRXX.c.xm,
+        _GRXX.c.sfzh,
+        _GRXX.c.xb,
+        _YBCB.c.grbh.label("cb"),
+        _YBCB.c.xzlx,
+        _YBCB.c.cbzt,
+        _YBCB.c.cbrq,
+        _YBCB.c.jfys,
+        _YBCB.c.zhye.label("cb_zhye"),
+        _YBCB.c.dwmc.label("cb_dwmc"),
+        _GJJZH.c.zh,
+        _GJJZH.c.zhzt,
+        _GJJZH.c.dwmc.label("zh_dwmc"),
+        _GJJZH.c.khrq,
+        _GJJZH.c.jcjs,
+        _GJJZH.c.yjce,
+        _GJJZH.c.zhye.label("zh_zhye"),
+        _GJJZH.c.jcys,
+        _GJJZH.c.dkye,
+    )
+    .select_from(_GRXX.outerjoin(_YBCB, _YBCB.c.grbh == _GRXX.c.grbh).outerjoin(_GJJZH, _GJJZH.c.grbh == _GRXX.c.grbh))
+    .where(_GRXX.c.sfzh == bindparam("sfzh"))
+)
+_JFJL = (
+    select(_YBJF.c.ny, _YBJF.c.jfjs, _YBJF.c.dwjf, _YBJF.c.grjf)
+    .where(_YBJF.c.grbh == bindparam("grbh"))
+    .order_by(_YBJF.c.ny)
+)
+_JCJL = select(_GJJJC.c.ny, _GJJJC.c.dwjc, _GJJJC.c.grjc).where(_GJJJC.c.zh == bindparam("zh")).order_by(_GJJJC.c.ny)
+_ZSXX = (
+    select(_JNZS.c.zsbh, _JNZS.c.zymc, _JNZS.c.dj, _JNZS.c.fzrq, _JNZS.c.fzjg)
+    .where(_JNZS.c.grbh == bindparam("grbh"))
+    .order_by(_JNZS.c.xh)
+)
+_ZCXX_ROWS = (
+    select(_ZCXX.c.zsbh, _ZCXX.c.xl, _ZCXX.c.zcmc, _ZCXX.c.zcdj, _ZCXX.c.qdrq)
+    .where(_ZCXX.c.grbh == bindparam("grbh"))
+    .order_by(_ZCXX.c.xh)
+)
+_JXJY_ROWS = select(_JXJY.c.nd, _JXJY.c.xs, _JXJY.c.yqxs).where(_JXJY.c.grbh == bindparam("grbh")).order_by(_JXJY.c.nd)
+
 
 class LegacyEnvelope:
     """湘潭: the canonical records as the legacy system shows them."""
@@ -163,45 +244,38 @@ class LegacyEnvelope:
     name = "legacy_envelope"
     metadata = metadata
 
-    def to_local_rows(self, records: PersonRecords) -> dict[str, list[dict[str, Any]]]:
-        """Rows per table, parents first; tables the person has no rows in are left out."""
-        grbh = local_person_no(records)
-        person = records.person
+    def local_rows(self, records: CompactRecords) -> LocalRows:
+        """Rows per table, parents first; the monthly tables as runs."""
+        canonical = records.records
+        grbh = local_person_no(canonical)
+        person = canonical.person
         rows: dict[str, list[dict[str, Any]]] = {
             Grxx.__tablename__: [
-                {"grbh": grbh, "sfzh": person.id_number, "xm": person.name, "xb": invert(_XB)[person.gender]}
+                {"grbh": grbh, "sfzh": person.id_number, "xm": person.name, "xb": _XB_CODE[person.gender]}
             ]
         }
-        if (medical := records.medical_insurance) is not None:
+        monthly: dict[str, MonthlyRows] = {}
+        if (medical := canonical.medical_insurance) is not None:
             e = medical.enrolment
             rows[Ybcb.__tablename__] = [
                 {
                     "grbh": grbh,
-                    "xzlx": invert(_XZLX)[e.insurance_type],
-                    "cbzt": invert(_CBZT)[e.status],
+                    "xzlx": _XZLX_CODE[e.insurance_type],
+                    "cbzt": _CBZT_CODE[e.status],
                     "cbrq": e.since.strftime(_RQ),
                     "jfys": str(e.contribution_months),
                     "zhye": yuan_text(e.account_balance),
                     "dwmc": e.employer,
                 }
             ]
-            rows[Ybjf.__tablename__] = [
-                {
-                    "grbh": grbh,
-                    "ny": local_month(c.month, _NY),
-                    "jfjs": yuan_text(c.base),
-                    "dwjf": yuan_text(c.employer_amount),
-                    "grjf": yuan_text(c.personal_amount),
-                }
-                for c in medical.contributions
-            ]
-        if (fund := records.provident_fund) is not None:
+            monthly[Ybjf.__tablename__] = MonthlyRows(_YBJF_MONTHS, grbh, _in_text(records.contributions))
+        if (fund := canonical.provident_fund) is not None:
             a = fund.account
             rows[Gjjzh.__tablename__] = [
                 {
                     "zh": a.account_no,
                     "grbh": grbh,
-                    "zhzt": invert(_ZHZT)[a.status],
+                    "zhzt": _ZHZT_CODE[a.status],
                     "dwmc": a.employer,
                     "khrq": a.opened_on.strftime(_RQ),
                     "jcjs": yuan_text(a.deposit_base),
@@ -211,23 +285,15 @@ class LegacyEnvelope:
                     "dkye": yuan_text(a.outstanding_loan),
                 }
             ]
-            rows[Gjjjc.__tablename__] = [
-                {
-                    "zh": a.account_no,
-                    "ny": local_month(d.month, _NY),
-                    "dwjc": yuan_text(d.employer_amount),
-                    "grjc": yuan_text(d.personal_amount),
-                }
-                for d in fund.deposits
-            ]
-        talent = records.talent
+            monthly[Gjjjc.__tablename__] = MonthlyRows(_GJJJC_MONTHS, a.account_no, _in_text(records.deposits))
+        talent = canonical.talent
         rows[Jnzs.__tablename__] = [
             {
                 "grbh": grbh,
                 "xh": i,
                 "zsbh": s.certificate_no,
                 "zymc": s.occupation,
-                "dj": invert(_DJ)[s.level],
+                "dj": _DJ_CODE[s.level],
                 "fzrq": s.issued_on.strftime(_RQ),
                 "fzjg": s.issuer,
             }
@@ -240,7 +306,7 @@ class LegacyEnvelope:
                 "zsbh": t.certificate_no,
                 "xl": t.series,
                 "zcmc": t.title,
-                "zcdj": invert(_ZCDJ)[t.grade],
+                "zcdj": _ZCDJ_CODE[t.grade],
                 "qdrq": t.awarded_on.strftime(_RQ),
             }
             for i, t in enumerate(talent.titles)
@@ -249,85 +315,99 @@ class LegacyEnvelope:
             {"grbh": grbh, "nd": str(y.year), "xs": str(y.hours), "yqxs": str(y.required_hours)}
             for y in talent.continuing_education
         ]
-        return {table: table_rows for table, table_rows in rows.items() if table_rows}
+        return LocalRows({table: table_rows for table, table_rows in rows.items() if table_rows}, monthly)
+
+    def to_local_rows(self, records: PersonRecords) -> dict[str, list[dict[str, Any]]]:
+        """Rows per table, parents first; tables the person has no rows in are left out."""
+        return self.local_rows(CompactRecords.of(records)).as_dicts()
 
     def read_document(self, session: Session, *, id_number: str) -> LocalDocument | None:
         """The 个人综合信息查询 answer of 湘潭's legacy system."""
-        gr = session.exec(select(Grxx).where(Grxx.sfzh == id_number)).first()
+        db = session.connection()
+        gr = db.execute(_GR, {"sfzh": id_number}).first()
         if gr is None:
             return None
         grbh = gr.grbh
-        cb = session.get(Ybcb, grbh)
-        jf = session.exec(select(Ybjf).where(Ybjf.grbh == grbh).order_by(col(Ybjf.ny))).all()
-        zh = session.exec(select(Gjjzh).where(Gjjzh.grbh == grbh)).first()
-        jc = [] if zh is None else session.exec(select(Gjjjc).where(Gjjjc.zh == zh.zh).order_by(col(Gjjjc.ny))).all()
-        zs = session.exec(select(Jnzs).where(Jnzs.grbh == grbh).order_by(col(Jnzs.xh))).all()
-        zc = session.exec(select(Zcxx).where(Zcxx.grbh == grbh).order_by(col(Zcxx.xh))).all()
-        jy = session.exec(select(Jxjy).where(Jxjy.grbh == grbh).order_by(col(Jxjy.nd))).all()
+        by_person = {"grbh": grbh}
+        jf = [] if gr.cb is None else db.execute(_JFJL, by_person).all()
+        jc = [] if gr.zh is None else db.execute(_JCJL, {"zh": gr.zh}).all()
+        zs = db.execute(_ZSXX, by_person).all()
+        zc = db.execute(_ZCXX_ROWS, by_person).all()
+        jy = db.execute(_JXJY_ROWS, by_person).all()
         data = {
             "grbh": grbh,
             "xm": gr.xm,
             "sfzh": gr.sfzh,
             "xb": gr.xb,
             "ybxx": None
-            if cb is None
+            if gr.cb is None
             else {
-                "xzlx": cb.xzlx,
-                "cbzt": cb.cbzt,
-                "cbrq": cb.cbrq,
-                "jfys": cb.jfys,
-                "zhye": cb.zhye,
-                "dwmc": cb.dwmc,
-                "jfjl": [{"ny": j.ny, "jfjs": j.jfjs, "dwjf": j.dwjf, "grjf": j.grjf} for j in jf],
+                "xzlx": gr.xzlx,
+                "cbzt": gr.cbzt,
+                "cbrq": gr.cbrq,
+                "jfys": gr.jfys,
+                "zhye": gr.cb_zhye,
+                "dwmc": gr.cb_dwmc,
+                "jfjl": [{"ny": ny, "jfjs": jfjs, "dwjf": dwjf, "grjf": grjf} for ny, jfjs, dwjf, grjf in jf],
             },
             "gjjxx": None
-            if zh is None
+            if gr.zh is None
             else {
-                "zh": zh.zh,
-                "zhzt": zh.zhzt,
-                "dwmc": zh.dwmc,
-                "khrq": zh.khrq,
-                "jcjs": zh.jcjs,
-                "yjce": zh.yjce,
-                "zhye": zh.zhye,
-                "jcys": zh.jcys,
-                "dkye": zh.dkye,
-                "jcjl": [{"ny": j.ny, "dwjc": j.dwjc, "grjc": j.grjc} for j in jc],
+                "zh": gr.zh,
+                "zhzt": gr.zhzt,
+                "dwmc": gr.zh_dwmc,
+                "khrq": gr.khrq,
+                "jcjs": gr.jcjs,
+                "yjce": gr.yjce,
+                "zhye": gr.zh_zhye,
+                "jcys": gr.jcys,
+                "dkye": gr.dkye,
+                "jcjl": [{"ny": ny, "dwjc": dwjc, "grjc": grjc} for ny, dwjc, grjc in jc],
             },
-            "zsxx": [{"zsbh": z.zsbh, "zymc": z.zymc, "dj": z.dj, "fzrq": z.fzrq, "fzjg": z.fzjg} for z in zs],
-            "zcxx": [{"zsbh": z.zsbh, "xl": z.xl, "zcmc": z.zcmc, "zcdj": z.zcdj, "qdrq": z.qdrq} for z in zc],
-            "jxjy": [{"nd": j.nd, "xs": j.xs, "yqxs": j.yqxs} for j in jy],
+            "zsxx": [
+                {"zsbh": zsbh, "zymc": zymc, "dj": dj, "fzrq": fzrq, "fzjg": fzjg} for zsbh, zymc, dj, fzrq, fzjg in zs
+            ],
+            "zcxx": [
+                {"zsbh": zsbh, "xl": xl, "zcmc": zcmc, "zcdj": zcdj, "qdrq": qdrq} for zsbh, xl, zcmc, zcdj, qdrq in zc
+            ],
+            "jxjy": [{"nd": nd, "xs": xs, "yqxs": yqxs} for nd, xs, yqxs in jy],
         }
         return {"code": _OK, "msg": "成功", "data": data}
 
     def to_canonical(self, document: LocalDocument, *, city: CityRef) -> PersonRecords:
         """Map a 湘潭 payload to canonical records; :class:`DialectError` names the malformed field."""
-        envelope = Fields(document, "")
-        code = envelope.raw("code")
-        if code != _OK:
-            raise envelope.fail("code", f"the system answered {code!r}: {envelope.raw('msg')!r}")
-        data = envelope.section("data")
-        grbh = data.text("grbh")
-        person = build(
-            Person,
-            data.path,
-            id_number=data.id_number("sfzh"),
-            name=data.text("xm"),
-            gender=data.coded("xb", _XB),
-        )
-        yb = data.optional_section("ybxx")
-        gjj = data.optional_section("gjjxx")
-        return PersonRecords(
-            city=city,
-            person=person,
-            medical_insurance=None if yb is None else _medical(yb, grbh),
-            provident_fund=None if gjj is None else _fund(gjj),
-            talent=_talent(data),
-        )
+        return mapped(lambda make: _records(document, city, make))
 
 
-def _medical(yb: Fields, grbh: str) -> MedicalInsuranceRecord:
-    enrolment = build(
+def _records(document: LocalDocument, city: CityRef, make: Assemble) -> Any:
+    envelope = Fields(document, "")
+    code = envelope.raw("code")
+    if code != _OK:
+        raise envelope.fail("code", f"the system answered {code!r}: {envelope.raw('msg')!r}")
+    data = envelope.section("data")
+    grbh = data.text("grbh")
+    person = make(
+        Person,
+        data.path,
+        id_number=data.id_number("sfzh"),
+        name=data.text("xm"),
+        gender=data.coded("xb", _XB),
+    )
+    yb = data.optional_section("ybxx")
+    gjj = data.optional_section("gjjxx")
+    return make(
+        PersonRecords,
+        envelope.path,
+        city=city,
+        person=person,
+        medical_insurance=None if yb is None else _medical(yb, grbh, make),
+        provident_fund=None if gjj is None else _fund(gjj, make),
+        talent=_talent(data, make),
+    )
+
+
+def _medical(yb: Fields, grbh: str, make: Assemble) -> Any:
+    enrolment = make(
         Enrolment,
         yb.path,
         local_person_no=grbh,
@@ -339,7 +419,7 @@ def _medical(yb: Fields, grbh: str) -> MedicalInsuranceRecord:
         employer=yb.optional_text("dwmc"),
     )
     contributions = [
-        build(
+        make(
             Contribution,
             j.path,
             month=j.month("ny", _NY),
@@ -349,11 +429,11 @@ def _medical(yb: Fields, grbh: str) -> MedicalInsuranceRecord:
         )
         for j in yb.entries("jfjl")
     ]
-    return MedicalInsuranceRecord(enrolment=enrolment, contributions=contributions)
+    return make(MedicalInsuranceRecord, yb.path, enrolment=enrolment, contributions=contributions)
 
 
-def _fund(gjj: Fields) -> ProvidentFundRecord:
-    account = build(
+def _fund(gjj: Fields, make: Assemble) -> Any:
+    account = make(
         FundAccount,
         gjj.path,
         account_no=gjj.text("zh"),
@@ -367,7 +447,7 @@ def _fund(gjj: Fields) -> ProvidentFundRecord:
         outstanding_loan=gjj.optional_yuan("dkye"),
     )
     deposits = [
-        build(
+        make(
             Deposit,
             j.path,
             month=j.month("ny", _NY),
@@ -376,12 +456,12 @@ def _fund(gjj: Fields) -> ProvidentFundRecord:
         )
         for j in gjj.entries("jcjl")
     ]
-    return ProvidentFundRecord(account=account, deposits=deposits)
+    return make(ProvidentFundRecord, gjj.path, account=account, deposits=deposits)
 
 
-def _talent(data: Fields) -> TalentRecord:
+def _talent(data: Fields, make: Assemble) -> Any:
     certificates = [
-        build(
+        make(
             SkillCertificate,
             z.path,
             certificate_no=z.text("zsbh"),
@@ -393,7 +473,7 @@ def _talent(data: Fields) -> TalentRecord:
         for z in data.entries("zsxx")
     ]
     titles = [
-        build(
+        make(
             ProfessionalTitle,
             z.path,
             certificate_no=z.text("zsbh"),
@@ -405,7 +485,7 @@ def _talent(data: Fields) -> TalentRecord:
         for z in data.entries("zcxx")
     ]
     ce_years = [
-        build(
+        make(
             ContinuingEducationYear,
             j.path,
             year=j.digits("nd"),
@@ -414,7 +494,7 @@ def _talent(data: Fields) -> TalentRecord:
         )
         for j in data.entries("jxjy")
     ]
-    return TalentRecord(skill_certificates=certificates, titles=titles, continuing_education=ce_years)
+    return make(TalentRecord, data.path, skill_certificates=certificates, titles=titles, continuing_education=ce_years)
 
 
 DIALECT = LegacyEnvelope()

@@ -8,13 +8,22 @@ Its provident-fund and talent systems follow the same conventions.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, ClassVar
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import registry
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel
 
-from mock_cities.dialects import LocalDocument
-from mock_cities.dialects._common import Fields, build, invert, local_month, local_person_no
+from mock_cities.dialects import (
+    CompactRecords,
+    LocalDocument,
+    LocalRows,
+    MonthlyRows,
+    MonthlyRun,
+    MonthlyTable,
+)
+from mock_cities.dialects._common import Assemble, Fields, invert, local_person_no, mapped
 from schemas.cities import CityRef
 from schemas.medical_insurance import (
     Contribution,
@@ -164,6 +173,91 @@ class CeduHrsD(_Base, table=True):
 
 metadata = _Base.metadata
 
+_GEND_CODE = invert(_GEND)
+_INSUTYPE_CODE = invert(_INSUTYPE)
+_PSN_INSU_STAS_CODE = invert(_PSN_INSU_STAS)
+_ACCT_STAS_CODE = invert(_ACCT_STAS)
+_SKL_LV_CODE = invert(_SKL_LV)
+_TITL_LV_CODE = invert(_TITL_LV)
+_CLCT_MONTHS = MonthlyTable("psn_no", "ym", _YM, ("clct_base", "emp_clct_amt", "psn_clct_amt"))
+_DPST_MONTHS = MonthlyTable("hf_acct_no", "ym", _YM, ("emp_dpst_amt", "psn_dpst_amt"))
+
+
+# Residents of a city pay the same few thousand distinct amounts: each is converted once.
+_yuan_to_fen_cached = lru_cache(maxsize=1 << 14)(yuan_to_fen)
+
+
+def _in_fen(runs: tuple[MonthlyRun, ...]) -> tuple[MonthlyRun, ...]:
+    return tuple(MonthlyRun(first, last, tuple(map(_yuan_to_fen_cached, amounts))) for first, last, amounts in runs)
+
+
+# The read side selects rows with SQLAlchemy Core (no ORM objects): the person with their enrolment and fund
+# account in one query on the unique certno index, then one query per detail table on its primary key.
+_PSN_INFO = metadata.tables[PsnInfo.__tablename__]
+_PSN_INSU = metadata.tables[PsnInsuD.__tablename__]
+_PSN_CLCT = metadata.tables[PsnClctD.__tablename__]
+_HF_ACCT = metadata.tables[HfAcct.__tablename__]
+_HF_DPST = metadata.tables[HfDpstD.__tablename__]
+_SKL_CERT = metadata.tables[SklCertD.__tablename__]
+_TITL = metadata.tables[TitlD.__tablename__]
+_CEDU_HRS = metadata.tables[CeduHrsD.__tablename__]
+_BASEINFO = (
+    select(
+        _PSN_INFO.c.psn_no,
+        _PSN_INFO.c.psn_cert_type,
+        _PSN_INFO.c.certno,
+        _PSN_INFO.c.psn_name,
+        _PSN_INFO.c.gend,
+        _PSN_INSU.c.psn_no.label("insured"),
+        _PSN_INSU.c.insutype,
+        _PSN_INSU.c.psn_insu_stas,
+        _PSN_INSU.c.begndate,
+        _PSN_INSU.c.crt_pay_mons,
+        _PSN_INSU.c.balc.label("insu_balc"),
+        _PSN_INSU.c.emp_name.label("insu_emp_name"),
+        _HF_ACCT.c.hf_acct_no,
+        _HF_ACCT.c.acct_stas,
+        _HF_ACCT.c.emp_name.label("acct_emp_name"),
+        _HF_ACCT.c.opn_date,
+        _HF_ACCT.c.dpst_base,
+        _HF_ACCT.c.mon_dpst_amt,
+        _HF_ACCT.c.balc.label("acct_balc"),
+        _HF_ACCT.c.dpst_mons,
+        _HF_ACCT.c.loan_balc,
+    )
+    .select_from(
+        _PSN_INFO.outerjoin(_PSN_INSU, _PSN_INSU.c.psn_no == _PSN_INFO.c.psn_no).outerjoin(
+            _HF_ACCT, _HF_ACCT.c.psn_no == _PSN_INFO.c.psn_no
+        )
+    )
+    .where(_PSN_INFO.c.certno == bindparam("certno"))
+)
+_CLCTINFO = (
+    select(_PSN_CLCT.c.ym, _PSN_CLCT.c.clct_base, _PSN_CLCT.c.emp_clct_amt, _PSN_CLCT.c.psn_clct_amt)
+    .where(_PSN_CLCT.c.psn_no == bindparam("psn_no"))
+    .order_by(_PSN_CLCT.c.ym)
+)
+_DPSTINFO = (
+    select(_HF_DPST.c.ym, _HF_DPST.c.emp_dpst_amt, _HF_DPST.c.psn_dpst_amt)
+    .where(_HF_DPST.c.hf_acct_no == bindparam("hf_acct_no"))
+    .order_by(_HF_DPST.c.ym)
+)
+_SKLCERTINFO = (
+    select(_SKL_CERT.c.cert_no, _SKL_CERT.c.ocp_name, _SKL_CERT.c.skl_lv, _SKL_CERT.c.issu_date, _SKL_CERT.c.issu_org)
+    .where(_SKL_CERT.c.psn_no == bindparam("psn_no"))
+    .order_by(_SKL_CERT.c.seq_no)
+)
+_TITLINFO = (
+    select(_TITL.c.titl_no, _TITL.c.titl_ser, _TITL.c.titl_name, _TITL.c.titl_lv, _TITL.c.awrd_date)
+    .where(_TITL.c.psn_no == bindparam("psn_no"))
+    .order_by(_TITL.c.seq_no)
+)
+_CEDUINFO = (
+    select(_CEDU_HRS.c.year, _CEDU_HRS.c.crdt_hrs, _CEDU_HRS.c.req_hrs)
+    .where(_CEDU_HRS.c.psn_no == bindparam("psn_no"))
+    .order_by(_CEDU_HRS.c.year)
+)
+
 
 class Nhsa:
     """株洲: the canonical records as the national-platform-style systems show them."""
@@ -171,10 +265,11 @@ class Nhsa:
     name = "nhsa"
     metadata = metadata
 
-    def to_local_rows(self, records: PersonRecords) -> dict[str, list[dict[str, Any]]]:
-        """Rows per table, parents first; tables the person has no rows in are left out."""
-        psn_no = local_person_no(records)
-        person = records.person
+    def local_rows(self, records: CompactRecords) -> LocalRows:
+        """Rows per table, parents first; the monthly tables as runs."""
+        canonical = records.records
+        psn_no = local_person_no(canonical)
+        person = canonical.person
         rows: dict[str, list[dict[str, Any]]] = {
             PsnInfo.__tablename__: [
                 {
@@ -182,40 +277,32 @@ class Nhsa:
                     "psn_cert_type": _RESIDENT_ID_CARD,
                     "certno": person.id_number,
                     "psn_name": person.name,
-                    "gend": invert(_GEND)[person.gender],
+                    "gend": _GEND_CODE[person.gender],
                 }
             ]
         }
-        if (medical := records.medical_insurance) is not None:
+        monthly: dict[str, MonthlyRows] = {}
+        if (medical := canonical.medical_insurance) is not None:
             e = medical.enrolment
             rows[PsnInsuD.__tablename__] = [
                 {
                     "psn_no": psn_no,
-                    "insutype": invert(_INSUTYPE)[e.insurance_type],
-                    "psn_insu_stas": invert(_PSN_INSU_STAS)[e.status],
+                    "insutype": _INSUTYPE_CODE[e.insurance_type],
+                    "psn_insu_stas": _PSN_INSU_STAS_CODE[e.status],
                     "begndate": e.since.strftime(_DATE),
                     "crt_pay_mons": e.contribution_months,
                     "balc": yuan_to_fen(e.account_balance),
                     "emp_name": e.employer,
                 }
             ]
-            rows[PsnClctD.__tablename__] = [
-                {
-                    "psn_no": psn_no,
-                    "ym": local_month(c.month, _YM),
-                    "clct_base": yuan_to_fen(c.base),
-                    "emp_clct_amt": yuan_to_fen(c.employer_amount),
-                    "psn_clct_amt": yuan_to_fen(c.personal_amount),
-                }
-                for c in medical.contributions
-            ]
-        if (fund := records.provident_fund) is not None:
+            monthly[PsnClctD.__tablename__] = MonthlyRows(_CLCT_MONTHS, psn_no, _in_fen(records.contributions))
+        if (fund := canonical.provident_fund) is not None:
             a = fund.account
             rows[HfAcct.__tablename__] = [
                 {
                     "hf_acct_no": a.account_no,
                     "psn_no": psn_no,
-                    "acct_stas": invert(_ACCT_STAS)[a.status],
+                    "acct_stas": _ACCT_STAS_CODE[a.status],
                     "emp_name": a.employer,
                     "opn_date": a.opened_on.strftime(_DATE),
                     "dpst_base": yuan_to_fen(a.deposit_base),
@@ -225,23 +312,15 @@ class Nhsa:
                     "loan_balc": yuan_to_fen(a.outstanding_loan),
                 }
             ]
-            rows[HfDpstD.__tablename__] = [
-                {
-                    "hf_acct_no": a.account_no,
-                    "ym": local_month(d.month, _YM),
-                    "emp_dpst_amt": yuan_to_fen(d.employer_amount),
-                    "psn_dpst_amt": yuan_to_fen(d.personal_amount),
-                }
-                for d in fund.deposits
-            ]
-        talent = records.talent
+            monthly[HfDpstD.__tablename__] = MonthlyRows(_DPST_MONTHS, a.account_no, _in_fen(records.deposits))
+        talent = canonical.talent
         rows[SklCertD.__tablename__] = [
             {
                 "psn_no": psn_no,
                 "seq_no": i,
                 "cert_no": s.certificate_no,
                 "ocp_name": s.occupation,
-                "skl_lv": invert(_SKL_LV)[s.level],
+                "skl_lv": _SKL_LV_CODE[s.level],
                 "issu_date": s.issued_on.strftime(_DATE),
                 "issu_org": s.issuer,
             }
@@ -254,7 +333,7 @@ class Nhsa:
                 "titl_no": t.certificate_no,
                 "titl_ser": t.series,
                 "titl_name": t.title,
-                "titl_lv": invert(_TITL_LV)[t.grade],
+                "titl_lv": _TITL_LV_CODE[t.grade],
                 "awrd_date": t.awarded_on.strftime(_DATE),
             }
             for i, t in enumerate(talent.titles)
@@ -263,27 +342,25 @@ class Nhsa:
             {"psn_no": psn_no, "year": y.year, "crdt_hrs": y.hours, "req_hrs": y.required_hours}
             for y in talent.continuing_education
         ]
-        return {table: table_rows for table, table_rows in rows.items() if table_rows}
+        return LocalRows({table: table_rows for table, table_rows in rows.items() if table_rows}, monthly)
+
+    def to_local_rows(self, records: PersonRecords) -> dict[str, list[dict[str, Any]]]:
+        """Rows per table, parents first; tables the person has no rows in are left out."""
+        return self.local_rows(CompactRecords.of(records)).as_dicts()
 
     def read_document(self, session: Session, *, id_number: str) -> LocalDocument | None:
         """The 人员信息获取 answer, extended with this city's 公积金 and 人才 sections."""
-        psn = session.exec(select(PsnInfo).where(PsnInfo.certno == id_number)).first()
+        db = session.connection()
+        psn = db.execute(_BASEINFO, {"certno": id_number}).first()
         if psn is None:
             return None
         psn_no = psn.psn_no
-        insu = session.get(PsnInsuD, psn_no)
-        clct = session.exec(select(PsnClctD).where(PsnClctD.psn_no == psn_no).order_by(col(PsnClctD.ym))).all()
-        acct = session.exec(select(HfAcct).where(HfAcct.psn_no == psn_no)).first()
-        dpst = (
-            []
-            if acct is None
-            else session.exec(
-                select(HfDpstD).where(HfDpstD.hf_acct_no == acct.hf_acct_no).order_by(col(HfDpstD.ym))
-            ).all()
-        )
-        certs = session.exec(select(SklCertD).where(SklCertD.psn_no == psn_no).order_by(col(SklCertD.seq_no))).all()
-        titls = session.exec(select(TitlD).where(TitlD.psn_no == psn_no).order_by(col(TitlD.seq_no))).all()
-        cedu = session.exec(select(CeduHrsD).where(CeduHrsD.psn_no == psn_no).order_by(col(CeduHrsD.year))).all()
+        by_person = {"psn_no": psn_no}
+        clct = [] if psn.insured is None else db.execute(_CLCTINFO, by_person).all()
+        dpst = [] if psn.hf_acct_no is None else db.execute(_DPSTINFO, {"hf_acct_no": psn.hf_acct_no}).all()
+        certs = db.execute(_SKLCERTINFO, by_person).all()
+        titls = db.execute(_TITLINFO, by_person).all()
+        cedu = db.execute(_CEDUINFO, by_person).all()
         output = {
             "baseinfo": {
                 "psn_no": psn_no,
@@ -293,91 +370,95 @@ class Nhsa:
                 "gend": psn.gend,
             },
             "insuinfo": []
-            if insu is None
+            if psn.insured is None
             else [
                 {
-                    "insutype": insu.insutype,
-                    "psn_insu_stas": insu.psn_insu_stas,
-                    "begndate": insu.begndate,
-                    "crt_pay_mons": insu.crt_pay_mons,
-                    "balc": insu.balc,
-                    "emp_name": insu.emp_name,
+                    "insutype": psn.insutype,
+                    "psn_insu_stas": psn.psn_insu_stas,
+                    "begndate": psn.begndate,
+                    "crt_pay_mons": psn.crt_pay_mons,
+                    "balc": psn.insu_balc,
+                    "emp_name": psn.insu_emp_name,
                 }
             ],
             "clctinfo": [
-                {
-                    "ym": c.ym,
-                    "clct_base": c.clct_base,
-                    "emp_clct_amt": c.emp_clct_amt,
-                    "psn_clct_amt": c.psn_clct_amt,
-                }
-                for c in clct
+                {"ym": ym, "clct_base": clct_base, "emp_clct_amt": emp_clct_amt, "psn_clct_amt": psn_clct_amt}
+                for ym, clct_base, emp_clct_amt, psn_clct_amt in clct
             ],
             "hfinfo": []
-            if acct is None
+            if psn.hf_acct_no is None
             else [
                 {
-                    "hf_acct_no": acct.hf_acct_no,
-                    "acct_stas": acct.acct_stas,
-                    "emp_name": acct.emp_name,
-                    "opn_date": acct.opn_date,
-                    "dpst_base": acct.dpst_base,
-                    "mon_dpst_amt": acct.mon_dpst_amt,
-                    "balc": acct.balc,
-                    "dpst_mons": acct.dpst_mons,
-                    "loan_balc": acct.loan_balc,
+                    "hf_acct_no": psn.hf_acct_no,
+                    "acct_stas": psn.acct_stas,
+                    "emp_name": psn.acct_emp_name,
+                    "opn_date": psn.opn_date,
+                    "dpst_base": psn.dpst_base,
+                    "mon_dpst_amt": psn.mon_dpst_amt,
+                    "balc": psn.acct_balc,
+                    "dpst_mons": psn.dpst_mons,
+                    "loan_balc": psn.loan_balc,
                 }
             ],
-            "dpstinfo": [{"ym": d.ym, "emp_dpst_amt": d.emp_dpst_amt, "psn_dpst_amt": d.psn_dpst_amt} for d in dpst],
+            "dpstinfo": [
+                {"ym": ym, "emp_dpst_amt": emp_dpst_amt, "psn_dpst_amt": psn_dpst_amt}
+                for ym, emp_dpst_amt, psn_dpst_amt in dpst
+            ],
             "sklcertinfo": [
                 {
-                    "cert_no": s.cert_no,
-                    "ocp_name": s.ocp_name,
-                    "skl_lv": s.skl_lv,
-                    "issu_date": s.issu_date,
-                    "issu_org": s.issu_org,
+                    "cert_no": cert_no,
+                    "ocp_name": ocp_name,
+                    "skl_lv": skl_lv,
+                    "issu_date": issu_date,
+                    "issu_org": issu_org,
                 }
-                for s in certs
+                for cert_no, ocp_name, skl_lv, issu_date, issu_org in certs
             ],
             "titlinfo": [
                 {
-                    "titl_no": t.titl_no,
-                    "titl_ser": t.titl_ser,
-                    "titl_name": t.titl_name,
-                    "titl_lv": t.titl_lv,
-                    "awrd_date": t.awrd_date,
+                    "titl_no": titl_no,
+                    "titl_ser": titl_ser,
+                    "titl_name": titl_name,
+                    "titl_lv": titl_lv,
+                    "awrd_date": awrd_date,
                 }
-                for t in titls
+                for titl_no, titl_ser, titl_name, titl_lv, awrd_date in titls
             ],
-            "ceduinfo": [{"year": y.year, "crdt_hrs": y.crdt_hrs, "req_hrs": y.req_hrs} for y in cedu],
+            "ceduinfo": [{"year": year, "crdt_hrs": crdt_hrs, "req_hrs": req_hrs} for year, crdt_hrs, req_hrs in cedu],
         }
         return {"infcode": 0, "err_msg": None, "output": output}
 
     def to_canonical(self, document: LocalDocument, *, city: CityRef) -> PersonRecords:
         """Map a 株洲 payload to canonical records; :class:`DialectError` names the malformed field."""
-        envelope = Fields(document, "")
-        infcode = envelope.raw("infcode")
-        if infcode != 0:
-            raise envelope.fail("infcode", f"the system answered {infcode!r}: {envelope.raw('err_msg')!r}")
-        out = envelope.section("output")
-        base = out.section("baseinfo")
-        if base.raw("psn_cert_type") != _RESIDENT_ID_CARD:
-            raise base.fail("psn_cert_type", f"expected {_RESIDENT_ID_CARD!r} (居民身份证)")
-        psn_no = base.text("psn_no")
-        person = build(
-            Person,
-            base.path,
-            id_number=base.id_number("certno"),
-            name=base.text("psn_name"),
-            gender=base.coded("gend", _GEND),
-        )
-        return PersonRecords(
-            city=city,
-            person=person,
-            medical_insurance=_medical(out, psn_no),
-            provident_fund=_fund(out),
-            talent=_talent(out),
-        )
+        return mapped(lambda make: _records(document, city, make))
+
+
+def _records(document: LocalDocument, city: CityRef, make: Assemble) -> Any:
+    envelope = Fields(document, "")
+    infcode = envelope.raw("infcode")
+    if infcode != 0:
+        raise envelope.fail("infcode", f"the system answered {infcode!r}: {envelope.raw('err_msg')!r}")
+    out = envelope.section("output")
+    base = out.section("baseinfo")
+    if base.raw("psn_cert_type") != _RESIDENT_ID_CARD:
+        raise base.fail("psn_cert_type", f"expected {_RESIDENT_ID_CARD!r} (居民身份证)")
+    psn_no = base.text("psn_no")
+    person = make(
+        Person,
+        base.path,
+        id_number=base.id_number("certno"),
+        name=base.text("psn_name"),
+        gender=base.coded("gend", _GEND),
+    )
+    return make(
+        PersonRecords,
+        envelope.path,
+        city=city,
+        person=person,
+        medical_insurance=_medical(out, psn_no, make),
+        provident_fund=_fund(out, make),
+        talent=_talent(out, make),
+    )
 
 
 def _single(out: Fields, key: str, history_key: str) -> Fields | None:
@@ -392,11 +473,11 @@ def _single(out: Fields, key: str, history_key: str) -> Fields | None:
     return entries[0]
 
 
-def _medical(out: Fields, psn_no: str) -> MedicalInsuranceRecord | None:
+def _medical(out: Fields, psn_no: str, make: Assemble) -> Any:
     insu = _single(out, "insuinfo", "clctinfo")
     if insu is None:
         return None
-    enrolment = build(
+    enrolment = make(
         Enrolment,
         insu.path,
         local_person_no=psn_no,
@@ -408,7 +489,7 @@ def _medical(out: Fields, psn_no: str) -> MedicalInsuranceRecord | None:
         employer=insu.optional_text("emp_name"),
     )
     contributions = [
-        build(
+        make(
             Contribution,
             c.path,
             month=c.month("ym", _YM),
@@ -418,14 +499,14 @@ def _medical(out: Fields, psn_no: str) -> MedicalInsuranceRecord | None:
         )
         for c in out.entries("clctinfo")
     ]
-    return MedicalInsuranceRecord(enrolment=enrolment, contributions=contributions)
+    return make(MedicalInsuranceRecord, out.path, enrolment=enrolment, contributions=contributions)
 
 
-def _fund(out: Fields) -> ProvidentFundRecord | None:
+def _fund(out: Fields, make: Assemble) -> Any:
     acct = _single(out, "hfinfo", "dpstinfo")
     if acct is None:
         return None
-    account = build(
+    account = make(
         FundAccount,
         acct.path,
         account_no=acct.text("hf_acct_no"),
@@ -439,7 +520,7 @@ def _fund(out: Fields) -> ProvidentFundRecord | None:
         outstanding_loan=acct.optional_fen("loan_balc"),
     )
     deposits = [
-        build(
+        make(
             Deposit,
             d.path,
             month=d.month("ym", _YM),
@@ -448,12 +529,12 @@ def _fund(out: Fields) -> ProvidentFundRecord | None:
         )
         for d in out.entries("dpstinfo")
     ]
-    return ProvidentFundRecord(account=account, deposits=deposits)
+    return make(ProvidentFundRecord, out.path, account=account, deposits=deposits)
 
 
-def _talent(out: Fields) -> TalentRecord:
+def _talent(out: Fields, make: Assemble) -> Any:
     certificates = [
-        build(
+        make(
             SkillCertificate,
             s.path,
             certificate_no=s.text("cert_no"),
@@ -465,7 +546,7 @@ def _talent(out: Fields) -> TalentRecord:
         for s in out.entries("sklcertinfo")
     ]
     titles = [
-        build(
+        make(
             ProfessionalTitle,
             t.path,
             certificate_no=t.text("titl_no"),
@@ -477,7 +558,7 @@ def _talent(out: Fields) -> TalentRecord:
         for t in out.entries("titlinfo")
     ]
     ce_years = [
-        build(
+        make(
             ContinuingEducationYear,
             y.path,
             year=y.integer("year"),
@@ -486,7 +567,7 @@ def _talent(out: Fields) -> TalentRecord:
         )
         for y in out.entries("ceduinfo")
     ]
-    return TalentRecord(skill_certificates=certificates, titles=titles, continuing_education=ce_years)
+    return make(TalentRecord, out.path, skill_certificates=certificates, titles=titles, continuing_education=ce_years)
 
 
 DIALECT = Nhsa()

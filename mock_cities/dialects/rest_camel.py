@@ -9,11 +9,19 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import registry
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel
 
-from mock_cities.dialects import LocalDocument
-from mock_cities.dialects._common import Fields, build, invert, local_person_no, yuan_text
+from mock_cities.dialects import CompactRecords, LocalDocument, LocalRows, MonthlyRows, MonthlyTable
+from mock_cities.dialects._common import (
+    Assemble,
+    Fields,
+    invert,
+    local_person_no,
+    mapped,
+    stored_yuan_text,
+)
 from schemas.cities import CityRef
 from schemas.medical_insurance import (
     Contribution,
@@ -149,6 +157,94 @@ class CeHoursRow(_Base, table=True):
 
 metadata = _Base.metadata
 
+_GENDER_CODE = invert(_GENDER)
+_INSURANCE_TYPE_CODE = invert(_INSURANCE_TYPE)
+_ENROLMENT_STATUS_CODE = invert(_ENROLMENT_STATUS)
+_FUND_STATUS_CODE = invert(_FUND_STATUS)
+_SKILL_LEVEL_CODE = invert(_SKILL_LEVEL)
+_TITLE_GRADE_CODE = invert(_TITLE_GRADE)
+_CONTRIBUTION_MONTHS = MonthlyTable(
+    "person_id", "period", _PERIOD, ("base_amount", "employer_amount", "personal_amount")
+)
+_DEPOSIT_MONTHS = MonthlyTable("account_number", "period", _PERIOD, ("employer_amount", "personal_amount"))
+
+# The read side selects rows with SQLAlchemy Core (no ORM objects): the person with their enrolment and fund
+# account in one query on the unique ID-number index, then one query per history table on its primary key.
+_PERSON = metadata.tables[PersonRow.__tablename__]
+_ENROLMENT = metadata.tables[EnrolmentRow.__tablename__]
+_CONTRIBUTION = metadata.tables[ContributionRow.__tablename__]
+_ACCOUNT = metadata.tables[FundAccountRow.__tablename__]
+_DEPOSIT = metadata.tables[DepositRow.__tablename__]
+_CERTIFICATE = metadata.tables[SkillCertificateRow.__tablename__]
+_TITLE = metadata.tables[TitleRow.__tablename__]
+_CE_HOURS = metadata.tables[CeHoursRow.__tablename__]
+_HEAD = (
+    select(
+        _PERSON.c.person_id,
+        _PERSON.c.id_number,
+        _PERSON.c.full_name,
+        _PERSON.c.gender,
+        _ENROLMENT.c.person_id.label("enrolled"),
+        _ENROLMENT.c.insurance_type,
+        _ENROLMENT.c.status.label("enrolment_status"),
+        _ENROLMENT.c.enrolled_on,
+        _ENROLMENT.c.contribution_months,
+        _ENROLMENT.c.account_balance,
+        _ENROLMENT.c.employer_name.label("enrolment_employer"),
+        _ACCOUNT.c.account_number,
+        _ACCOUNT.c.status.label("account_status"),
+        _ACCOUNT.c.employer_name.label("account_employer"),
+        _ACCOUNT.c.opened_on,
+        _ACCOUNT.c.deposit_base,
+        _ACCOUNT.c.monthly_deposit,
+        _ACCOUNT.c.balance,
+        _ACCOUNT.c.deposit_months,
+        _ACCOUNT.c.loan_balance,
+    )
+    .select_from(
+        _PERSON.outerjoin(_ENROLMENT, _ENROLMENT.c.person_id == _PERSON.c.person_id).outerjoin(
+            _ACCOUNT, _ACCOUNT.c.person_id == _PERSON.c.person_id
+        )
+    )
+    .where(_PERSON.c.id_number == bindparam("id_number"))
+)
+_CONTRIBUTIONS = (
+    select(
+        _CONTRIBUTION.c.period,
+        _CONTRIBUTION.c.base_amount,
+        _CONTRIBUTION.c.employer_amount,
+        _CONTRIBUTION.c.personal_amount,
+    )
+    .where(_CONTRIBUTION.c.person_id == bindparam("pid"))
+    .order_by(_CONTRIBUTION.c.period)
+)
+_DEPOSITS = (
+    select(_DEPOSIT.c.period, _DEPOSIT.c.employer_amount, _DEPOSIT.c.personal_amount)
+    .where(_DEPOSIT.c.account_number == bindparam("account"))
+    .order_by(_DEPOSIT.c.period)
+)
+_CERTIFICATES = (
+    select(
+        _CERTIFICATE.c.certificate_number,
+        _CERTIFICATE.c.occupation,
+        _CERTIFICATE.c.level,
+        _CERTIFICATE.c.issued_on,
+        _CERTIFICATE.c.issuer,
+    )
+    .where(_CERTIFICATE.c.person_id == bindparam("pid"))
+    .order_by(_CERTIFICATE.c.seq)
+)
+_TITLES = (
+    select(_TITLE.c.certificate_number, _TITLE.c.series, _TITLE.c.title_name, _TITLE.c.grade, _TITLE.c.awarded_on)
+    .where(_TITLE.c.person_id == bindparam("pid"))
+    .order_by(_TITLE.c.seq)
+)
+_CE_YEARS = (
+    select(_CE_HOURS.c.year, _CE_HOURS.c.hours, _CE_HOURS.c.required_hours)
+    .where(_CE_HOURS.c.person_id == bindparam("pid"))
+    .order_by(_CE_HOURS.c.year)
+)
+
 
 class RestCamel:
     """长沙: the canonical records as a modern REST service shows them."""
@@ -156,50 +252,44 @@ class RestCamel:
     name = "rest_camel"
     metadata = metadata
 
-    def to_local_rows(self, records: PersonRecords) -> dict[str, list[dict[str, Any]]]:
-        """Rows per table, parents first; tables the person has no rows in are left out."""
-        pid = local_person_no(records)
-        person = records.person
+    def local_rows(self, records: CompactRecords) -> LocalRows:
+        """Rows per table, parents first; the monthly tables as runs."""
+        canonical = records.records
+        pid = local_person_no(canonical)
+        person = canonical.person
         rows: dict[str, list[dict[str, Any]]] = {
             PersonRow.__tablename__: [
                 {
                     "person_id": pid,
                     "id_number": person.id_number,
                     "full_name": person.name,
-                    "gender": invert(_GENDER)[person.gender],
+                    "gender": _GENDER_CODE[person.gender],
                 }
             ]
         }
-        if (medical := records.medical_insurance) is not None:
+        monthly: dict[str, MonthlyRows] = {}
+        if (medical := canonical.medical_insurance) is not None:
             e = medical.enrolment
             rows[EnrolmentRow.__tablename__] = [
                 {
                     "person_id": pid,
-                    "insurance_type": invert(_INSURANCE_TYPE)[e.insurance_type],
-                    "status": invert(_ENROLMENT_STATUS)[e.status],
+                    "insurance_type": _INSURANCE_TYPE_CODE[e.insurance_type],
+                    "status": _ENROLMENT_STATUS_CODE[e.status],
                     "enrolled_on": e.since,
                     "contribution_months": e.contribution_months,
                     "account_balance": e.account_balance,
                     "employer_name": e.employer,
                 }
             ]
-            rows[ContributionRow.__tablename__] = [
-                {
-                    "person_id": pid,
-                    "period": c.month,
-                    "base_amount": c.base,
-                    "employer_amount": c.employer_amount,
-                    "personal_amount": c.personal_amount,
-                }
-                for c in medical.contributions
-            ]
-        if (fund := records.provident_fund) is not None:
+            # Amounts stay Decimal yuan: NUMERIC columns.
+            monthly[ContributionRow.__tablename__] = MonthlyRows(_CONTRIBUTION_MONTHS, pid, records.contributions)
+        if (fund := canonical.provident_fund) is not None:
             a = fund.account
             rows[FundAccountRow.__tablename__] = [
                 {
                     "account_number": a.account_no,
                     "person_id": pid,
-                    "status": invert(_FUND_STATUS)[a.status],
+                    "status": _FUND_STATUS_CODE[a.status],
                     "employer_name": a.employer,
                     "opened_on": a.opened_on,
                     "deposit_base": a.deposit_base,
@@ -209,23 +299,15 @@ class RestCamel:
                     "loan_balance": a.outstanding_loan,
                 }
             ]
-            rows[DepositRow.__tablename__] = [
-                {
-                    "account_number": a.account_no,
-                    "period": d.month,
-                    "employer_amount": d.employer_amount,
-                    "personal_amount": d.personal_amount,
-                }
-                for d in fund.deposits
-            ]
-        talent = records.talent
+            monthly[DepositRow.__tablename__] = MonthlyRows(_DEPOSIT_MONTHS, a.account_no, records.deposits)
+        talent = canonical.talent
         rows[SkillCertificateRow.__tablename__] = [
             {
                 "person_id": pid,
                 "seq": i,
                 "certificate_number": s.certificate_no,
                 "occupation": s.occupation,
-                "level": invert(_SKILL_LEVEL)[s.level],
+                "level": _SKILL_LEVEL_CODE[s.level],
                 "issued_on": s.issued_on,
                 "issuer": s.issuer,
             }
@@ -238,7 +320,7 @@ class RestCamel:
                 "certificate_number": t.certificate_no,
                 "series": t.series,
                 "title_name": t.title,
-                "grade": invert(_TITLE_GRADE)[t.grade],
+                "grade": _TITLE_GRADE_CODE[t.grade],
                 "awarded_on": t.awarded_on,
             }
             for i, t in enumerate(talent.titles)
@@ -247,140 +329,137 @@ class RestCamel:
             {"person_id": pid, "year": y.year, "hours": y.hours, "required_hours": y.required_hours}
             for y in talent.continuing_education
         ]
-        return {table: table_rows for table, table_rows in rows.items() if table_rows}
+        return LocalRows({table: table_rows for table, table_rows in rows.items() if table_rows}, monthly)
+
+    def to_local_rows(self, records: PersonRecords) -> dict[str, list[dict[str, Any]]]:
+        """Rows per table, parents first; tables the person has no rows in are left out."""
+        return self.local_rows(CompactRecords.of(records)).as_dicts()
 
     def read_document(self, session: Session, *, id_number: str) -> LocalDocument | None:
         """``GET /api/v1/persons/{idNumber}/records`` as 长沙's own systems answer it."""
-        person = session.exec(select(PersonRow).where(PersonRow.id_number == id_number)).first()
-        if person is None:
+        db = session.connection()
+        head = db.execute(_HEAD, {"id_number": id_number}).first()
+        if head is None:
             return None
-        pid = person.person_id
-        enrolment = session.get(EnrolmentRow, pid)
-        contributions = session.exec(
-            select(ContributionRow).where(ContributionRow.person_id == pid).order_by(col(ContributionRow.period))
-        ).all()
-        account = session.exec(select(FundAccountRow).where(FundAccountRow.person_id == pid)).first()
-        deposits = (
-            []
-            if account is None
-            else session.exec(
-                select(DepositRow)
-                .where(DepositRow.account_number == account.account_number)
-                .order_by(col(DepositRow.period))
-            ).all()
-        )
-        certificates = session.exec(
-            select(SkillCertificateRow)
-            .where(SkillCertificateRow.person_id == pid)
-            .order_by(col(SkillCertificateRow.seq))
-        ).all()
-        titles = session.exec(select(TitleRow).where(TitleRow.person_id == pid).order_by(col(TitleRow.seq))).all()
-        ce_years = session.exec(
-            select(CeHoursRow).where(CeHoursRow.person_id == pid).order_by(col(CeHoursRow.year))
-        ).all()
+        pid = head.person_id
+        by_person = {"pid": pid}
+        contributions = [] if head.enrolled is None else db.execute(_CONTRIBUTIONS, by_person).all()
+        deposits = [] if head.account_number is None else db.execute(_DEPOSITS, {"account": head.account_number}).all()
+        certificates = db.execute(_CERTIFICATES, by_person).all()
+        titles = db.execute(_TITLES, by_person).all()
+        ce_years = db.execute(_CE_YEARS, by_person).all()
         return {
             "person": {
                 "personId": pid,
-                "idNumber": person.id_number,
-                "fullName": person.full_name,
-                "gender": person.gender,
+                "idNumber": head.id_number,
+                "fullName": head.full_name,
+                "gender": head.gender,
             },
             "medicalInsurance": None
-            if enrolment is None
+            if head.enrolled is None
             else {
                 "enrolment": {
-                    "insuranceType": enrolment.insurance_type,
-                    "status": enrolment.status,
-                    "enrolledOn": enrolment.enrolled_on.isoformat(),
-                    "contributionMonths": enrolment.contribution_months,
-                    "accountBalance": yuan_text(enrolment.account_balance),
-                    "employerName": enrolment.employer_name,
+                    "insuranceType": head.insurance_type,
+                    "status": head.enrolment_status,
+                    "enrolledOn": head.enrolled_on.isoformat(),
+                    "contributionMonths": head.contribution_months,
+                    "accountBalance": stored_yuan_text(head.account_balance),
+                    "employerName": head.enrolment_employer,
                 },
                 "contributions": [
                     {
-                        "period": c.period,
-                        "baseAmount": yuan_text(c.base_amount),
-                        "employerAmount": yuan_text(c.employer_amount),
-                        "personalAmount": yuan_text(c.personal_amount),
+                        "period": period,
+                        "baseAmount": stored_yuan_text(base),
+                        "employerAmount": stored_yuan_text(employer),
+                        "personalAmount": stored_yuan_text(personal),
                     }
-                    for c in contributions
+                    for period, base, employer, personal in contributions
                 ],
             },
             "housingFund": None
-            if account is None
+            if head.account_number is None
             else {
                 "account": {
-                    "accountNumber": account.account_number,
-                    "status": account.status,
-                    "employerName": account.employer_name,
-                    "openedOn": account.opened_on.isoformat(),
-                    "depositBase": yuan_text(account.deposit_base),
-                    "monthlyDeposit": yuan_text(account.monthly_deposit),
-                    "balance": yuan_text(account.balance),
-                    "depositMonths": account.deposit_months,
-                    "outstandingLoan": yuan_text(account.loan_balance),
+                    "accountNumber": head.account_number,
+                    "status": head.account_status,
+                    "employerName": head.account_employer,
+                    "openedOn": head.opened_on.isoformat(),
+                    "depositBase": stored_yuan_text(head.deposit_base),
+                    "monthlyDeposit": stored_yuan_text(head.monthly_deposit),
+                    "balance": stored_yuan_text(head.balance),
+                    "depositMonths": head.deposit_months,
+                    "outstandingLoan": stored_yuan_text(head.loan_balance),
                 },
                 "deposits": [
                     {
-                        "period": d.period,
-                        "employerAmount": yuan_text(d.employer_amount),
-                        "personalAmount": yuan_text(d.personal_amount),
+                        "period": period,
+                        "employerAmount": stored_yuan_text(employer),
+                        "personalAmount": stored_yuan_text(personal),
                     }
-                    for d in deposits
+                    for period, employer, personal in deposits
                 ],
             },
             "talent": {
                 "skillCertificates": [
                     {
-                        "certificateNumber": s.certificate_number,
-                        "occupation": s.occupation,
-                        "level": s.level,
-                        "issuedOn": s.issued_on.isoformat(),
-                        "issuer": s.issuer,
+                        "certificateNumber": number,
+                        "occupation": occupation,
+                        "level": level,
+                        "issuedOn": issued_on.isoformat(),
+                        "issuer": issuer,
                     }
-                    for s in certificates
+                    for number, occupation, level, issued_on, issuer in certificates
                 ],
                 "titles": [
                     {
-                        "certificateNumber": t.certificate_number,
-                        "series": t.series,
-                        "titleName": t.title_name,
-                        "grade": t.grade,
-                        "awardedOn": t.awarded_on.isoformat(),
+                        "certificateNumber": number,
+                        "series": series,
+                        "titleName": title_name,
+                        "grade": grade,
+                        "awardedOn": awarded_on.isoformat(),
                     }
-                    for t in titles
+                    for number, series, title_name, grade, awarded_on in titles
                 ],
-                "ceHours": [{"year": y.year, "hours": y.hours, "requiredHours": y.required_hours} for y in ce_years],
+                "ceHours": [
+                    {"year": year, "hours": hours, "requiredHours": required_hours}
+                    for year, hours, required_hours in ce_years
+                ],
             },
         }
 
     def to_canonical(self, document: LocalDocument, *, city: CityRef) -> PersonRecords:
         """Map a 长沙 payload to canonical records; :class:`DialectError` names the malformed field."""
-        doc = Fields(document, "")
-        p = doc.section("person")
-        person_id = p.text("personId")
-        person = build(
-            Person,
-            p.path,
-            id_number=p.id_number("idNumber"),
-            name=p.text("fullName"),
-            gender=p.coded("gender", _GENDER),
-        )
-        mi = doc.optional_section("medicalInsurance")
-        fund = doc.optional_section("housingFund")
-        talent = doc.section("talent")
-        return PersonRecords(
-            city=city,
-            person=person,
-            medical_insurance=None if mi is None else _medical(mi, person_id),
-            provident_fund=None if fund is None else _fund(fund),
-            talent=_talent(talent),
-        )
+        return mapped(lambda make: _records(document, city, make))
 
 
-def _medical(mi: Fields, person_id: str) -> MedicalInsuranceRecord:
+def _records(document: LocalDocument, city: CityRef, make: Assemble) -> Any:
+    doc = Fields(document, "")
+    p = doc.section("person")
+    person_id = p.text("personId")
+    person = make(
+        Person,
+        p.path,
+        id_number=p.id_number("idNumber"),
+        name=p.text("fullName"),
+        gender=p.coded("gender", _GENDER),
+    )
+    mi = doc.optional_section("medicalInsurance")
+    fund = doc.optional_section("housingFund")
+    talent = doc.section("talent")
+    return make(
+        PersonRecords,
+        doc.path,
+        city=city,
+        person=person,
+        medical_insurance=None if mi is None else _medical(mi, person_id, make),
+        provident_fund=None if fund is None else _fund(fund, make),
+        talent=_talent(talent, make),
+    )
+
+
+def _medical(mi: Fields, person_id: str, make: Assemble) -> Any:
     e = mi.section("enrolment")
-    enrolment = build(
+    enrolment = make(
         Enrolment,
         e.path,
         local_person_no=person_id,
@@ -392,7 +471,7 @@ def _medical(mi: Fields, person_id: str) -> MedicalInsuranceRecord:
         employer=e.optional_text("employerName"),
     )
     contributions = [
-        build(
+        make(
             Contribution,
             c.path,
             month=c.month("period", _PERIOD),
@@ -402,12 +481,12 @@ def _medical(mi: Fields, person_id: str) -> MedicalInsuranceRecord:
         )
         for c in mi.entries("contributions")
     ]
-    return MedicalInsuranceRecord(enrolment=enrolment, contributions=contributions)
+    return make(MedicalInsuranceRecord, mi.path, enrolment=enrolment, contributions=contributions)
 
 
-def _fund(fund: Fields) -> ProvidentFundRecord:
+def _fund(fund: Fields, make: Assemble) -> Any:
     a = fund.section("account")
-    account = build(
+    account = make(
         FundAccount,
         a.path,
         account_no=a.text("accountNumber"),
@@ -421,7 +500,7 @@ def _fund(fund: Fields) -> ProvidentFundRecord:
         outstanding_loan=a.optional_yuan("outstandingLoan"),
     )
     deposits = [
-        build(
+        make(
             Deposit,
             d.path,
             month=d.month("period", _PERIOD),
@@ -430,12 +509,12 @@ def _fund(fund: Fields) -> ProvidentFundRecord:
         )
         for d in fund.entries("deposits")
     ]
-    return ProvidentFundRecord(account=account, deposits=deposits)
+    return make(ProvidentFundRecord, fund.path, account=account, deposits=deposits)
 
 
-def _talent(talent: Fields) -> TalentRecord:
+def _talent(talent: Fields, make: Assemble) -> Any:
     certificates = [
-        build(
+        make(
             SkillCertificate,
             s.path,
             certificate_no=s.text("certificateNumber"),
@@ -447,7 +526,7 @@ def _talent(talent: Fields) -> TalentRecord:
         for s in talent.entries("skillCertificates")
     ]
     titles = [
-        build(
+        make(
             ProfessionalTitle,
             t.path,
             certificate_no=t.text("certificateNumber"),
@@ -459,7 +538,7 @@ def _talent(talent: Fields) -> TalentRecord:
         for t in talent.entries("titles")
     ]
     ce_years = [
-        build(
+        make(
             ContinuingEducationYear,
             y.path,
             year=y.integer("year"),
@@ -468,7 +547,9 @@ def _talent(talent: Fields) -> TalentRecord:
         )
         for y in talent.entries("ceHours")
     ]
-    return TalentRecord(skill_certificates=certificates, titles=titles, continuing_education=ce_years)
+    return make(
+        TalentRecord, talent.path, skill_certificates=certificates, titles=titles, continuing_education=ce_years
+    )
 
 
 DIALECT = RestCamel()
