@@ -7,12 +7,29 @@ flood of bogus kids cannot turn a service into a JWKS-fetching amplifier.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from functools import lru_cache
 from typing import Any, Protocol
 
 import httpx
+from jose import jwk
+from jose.backends.base import Key
+
+from commons.keys import ALGORITHM
 
 Jwk = dict[str, Any]
+
+
+def verifier(key: Jwk) -> Key:
+    """The ES256 verifying key for a published JWK, built once per distinct JWK: python-jose would otherwise
+    rebuild it from the JWK on every verification (~90 µs of a ~250 µs ``jwt.decode``)."""
+    return _verifier(json.dumps(key, sort_keys=True))
+
+
+@lru_cache(maxsize=256)
+def _verifier(canonical: str) -> Key:
+    return jwk.construct(json.loads(canonical), ALGORITHM)
 
 
 class KeysUnavailable(Exception):

@@ -42,6 +42,8 @@ class SigningKey:
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
         self._jose_key = jwk.construct(pem.decode(), ALGORITHM)
+        # Built once: python-jose would rebuild the public key from the JWK on every verification.
+        self._jose_public = jwk.construct(self.public_jwk, ALGORITHM)
         self._pem = pem
 
     @classmethod
@@ -80,7 +82,7 @@ class SigningKey:
         """Decode a token this key signed; ES256 only, audience and issuer checked, exp required."""
         claims: dict[str, Any] = jwt.decode(
             token,
-            self.public_jwk,
+            self._jose_public,
             algorithms=[ALGORITHM],
             audience=audience,
             issuer=issuer,

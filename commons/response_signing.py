@@ -22,10 +22,11 @@ import time
 from collections.abc import Sequence
 
 from jose import JWTError, jwt
+from jose.exceptions import JWKError
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from commons.jwks import KeySource
+from commons.jwks import KeySource, verifier
 from commons.keys import ALGORITHM, SigningKey
 from commons.request_id import current_request_id
 
@@ -99,13 +100,13 @@ async def verify_response_signature(
             raise InvalidResponseSignature("the answer is signed with a key the city does not publish")
         claims = jwt.decode(
             signature,
-            key,
+            verifier(key),
             algorithms=[ALGORITHM],
             audience=GATEWAY_AUDIENCE,
             issuer=issuer,
             options={"require_iat": True, "require_aud": True, "require_iss": True},
         )
-    except JWTError as exc:
+    except (JWTError, JWKError) as exc:
         raise InvalidResponseSignature(f"bad signature: {exc}") from exc
     if claims.get("request_id") != request_id:
         raise InvalidResponseSignature("the signature is for another request")

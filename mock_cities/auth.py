@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 
 from jose import JWTError, jwt
+from jose.exceptions import JWKError
 from pydantic import ValidationError
 
-from commons.jwks import KeySource
+from commons.jwks import KeySource, verifier
 from schemas.service_token import SERVICE_TOKEN_ALGORITHM, ServiceTokenClaims
 
 log = logging.getLogger("czt.city.auth")
@@ -41,7 +42,7 @@ async def verify_service_token(
     try:
         claims = jwt.decode(
             token,
-            key,
+            verifier(key),
             algorithms=[SERVICE_TOKEN_ALGORITHM],
             audience=city_code,
             issuer=issuer,
@@ -56,7 +57,7 @@ async def verify_service_token(
             },
         )
         return ServiceTokenClaims.model_validate(claims)
-    except (JWTError, ValidationError) as exc:
+    except (JWTError, JWKError, ValidationError) as exc:
         raise ServiceTokenRejected(f"invalid service token: {_first_line(exc)}") from exc
 
 
