@@ -90,6 +90,8 @@ def czt_run(data_dir: Path, base: int, *options: str, env: Mapping[str, str] | N
     command = [*CZT, "run", "--data-dir", str(data_dir), "--gateway-port", str(base)]
     command += ["--first-city-port", str(base + 1), *options]
     log = data_dir / "czt-run.log"
+    # Readiness is sandbox.json appearing: one left behind by a run that was killed must not count.
+    (data_dir / "sandbox.json").unlink(missing_ok=True)
     with log.open("wb") as log_file:
         process = subprocess.Popen(  # noqa: S603 - our own command
             command, stdout=log_file, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200", **(env or {})},
