@@ -83,6 +83,12 @@ class CztRun:
             self.process.wait()
 
 
+def _ctrl_c_enabled() -> None:
+    """In the child, before czt starts: SIGINT back to its default. A shell that runs this in the background
+    without job control ignores SIGINT, the child would inherit that, and stop() (Ctrl-C) would do nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @contextmanager
 def czt_run(data_dir: Path, base: int, *options: str, env: Mapping[str, str] | None = None) -> Iterator[CztRun]:
     """``czt run --data-dir DATA_DIR --gateway-port BASE --first-city-port BASE+1 OPTIONS``, ready; killed at the end
@@ -95,7 +101,7 @@ def czt_run(data_dir: Path, base: int, *options: str, env: Mapping[str, str] | N
     with log.open("wb") as log_file:
         process = subprocess.Popen(  # noqa: S603 - our own command
             command, stdout=log_file, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200", **(env or {})},
-            start_new_session=True,
+            start_new_session=True, preexec_fn=_ctrl_c_enabled,
         )  # fmt: skip
     run = CztRun(process, data_dir, base, log)
     try:
