@@ -61,6 +61,11 @@ class MonthlyRun(NamedTuple):
     amounts: tuple[Any, ...]
 
 
+def converted(runs: Sequence[MonthlyRun], convert: Callable[[Any], Any]) -> tuple[MonthlyRun, ...]:
+    """``runs`` with every amount in a dialect's own unit (fen, text …), as ``convert`` writes it."""
+    return tuple(MonthlyRun(first, last, tuple(map(convert, amounts))) for first, last, amounts in runs)
+
+
 def contributions_of(runs: Sequence[MonthlyRun]) -> list[Contribution]:
     return [
         Contribution(month=month_text(month), base=base, employer_amount=employer, personal_amount=personal)

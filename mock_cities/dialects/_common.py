@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import Select, Table, bindparam, select
 
 from mock_cities.dialects import DialectError
 from schemas.idcard import InvalidIdNumber, validate_id_number
@@ -252,3 +253,13 @@ def local_person_no(records: PersonRecords) -> str:
     if records.medical_insurance is not None:
         return records.medical_insurance.enrolment.local_person_no
     return f"N{records.person.id_number}"
+
+
+def rows_of(table: Table, *columns: str, key: str, param: str | None = None, order: str) -> Select[Any]:
+    """``columns`` of ``table``'s rows whose ``key`` equals the bound parameter ``param`` (default: named as the
+    key), in ``order``: the read side's one query per record table, on its primary key."""
+    return (
+        select(*(table.c[name] for name in columns))
+        .where(table.c[key] == bindparam(param or key))
+        .order_by(table.c[order])
+    )

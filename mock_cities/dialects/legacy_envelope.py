@@ -21,8 +21,9 @@ from mock_cities.dialects import (
     MonthlyRows,
     MonthlyRun,
     MonthlyTable,
+    converted,
 )
-from mock_cities.dialects._common import Assemble, Fields, invert, local_person_no, mapped, yuan_text
+from mock_cities.dialects._common import Assemble, Fields, invert, local_person_no, mapped, rows_of, yuan_text
 from schemas.cities import CityRef
 from schemas.medical_insurance import (
     Contribution,
@@ -180,7 +181,7 @@ _yuan_text_cached = lru_cache(maxsize=1 << 14)(yuan_text)
 
 
 def _in_text(runs: tuple[MonthlyRun, ...]) -> tuple[MonthlyRun, ...]:
-    return tuple(MonthlyRun(first, last, tuple(map(_yuan_text_cached, amounts))) for first, last, amounts in runs)
+    return converted(runs, _yuan_text_cached)
 
 
 # The read side selects rows with SQLAlchemy Core (no ORM objects): the person with their 医保 enrolment and
@@ -219,23 +220,11 @@ _GR = (
     .select_from(_GRXX.outerjoin(_YBCB, _YBCB.c.grbh == _GRXX.c.grbh).outerjoin(_GJJZH, _GJJZH.c.grbh == _GRXX.c.grbh))
     .where(_GRXX.c.sfzh == bindparam("sfzh"))
 )
-_JFJL = (
-    select(_YBJF.c.ny, _YBJF.c.jfjs, _YBJF.c.dwjf, _YBJF.c.grjf)
-    .where(_YBJF.c.grbh == bindparam("grbh"))
-    .order_by(_YBJF.c.ny)
-)
-_JCJL = select(_GJJJC.c.ny, _GJJJC.c.dwjc, _GJJJC.c.grjc).where(_GJJJC.c.zh == bindparam("zh")).order_by(_GJJJC.c.ny)
-_ZSXX = (
-    select(_JNZS.c.zsbh, _JNZS.c.zymc, _JNZS.c.dj, _JNZS.c.fzrq, _JNZS.c.fzjg)
-    .where(_JNZS.c.grbh == bindparam("grbh"))
-    .order_by(_JNZS.c.xh)
-)
-_ZCXX_ROWS = (
-    select(_ZCXX.c.zsbh, _ZCXX.c.xl, _ZCXX.c.zcmc, _ZCXX.c.zcdj, _ZCXX.c.qdrq)
-    .where(_ZCXX.c.grbh == bindparam("grbh"))
-    .order_by(_ZCXX.c.xh)
-)
-_JXJY_ROWS = select(_JXJY.c.nd, _JXJY.c.xs, _JXJY.c.yqxs).where(_JXJY.c.grbh == bindparam("grbh")).order_by(_JXJY.c.nd)
+_JFJL = rows_of(_YBJF, "ny", "jfjs", "dwjf", "grjf", key="grbh", order="ny")
+_JCJL = rows_of(_GJJJC, "ny", "dwjc", "grjc", key="zh", order="ny")
+_ZSXX = rows_of(_JNZS, "zsbh", "zymc", "dj", "fzrq", "fzjg", key="grbh", order="xh")
+_ZCXX_ROWS = rows_of(_ZCXX, "zsbh", "xl", "zcmc", "zcdj", "qdrq", key="grbh", order="xh")
+_JXJY_ROWS = rows_of(_JXJY, "nd", "xs", "yqxs", key="grbh", order="nd")
 
 
 class LegacyEnvelope:

@@ -22,8 +22,9 @@ from mock_cities.dialects import (
     MonthlyRows,
     MonthlyRun,
     MonthlyTable,
+    converted,
 )
-from mock_cities.dialects._common import Assemble, Fields, invert, local_person_no, mapped
+from mock_cities.dialects._common import Assemble, Fields, invert, local_person_no, mapped, rows_of
 from schemas.cities import CityRef
 from schemas.medical_insurance import (
     Contribution,
@@ -188,7 +189,7 @@ _yuan_to_fen_cached = lru_cache(maxsize=1 << 14)(yuan_to_fen)
 
 
 def _in_fen(runs: tuple[MonthlyRun, ...]) -> tuple[MonthlyRun, ...]:
-    return tuple(MonthlyRun(first, last, tuple(map(_yuan_to_fen_cached, amounts))) for first, last, amounts in runs)
+    return converted(runs, _yuan_to_fen_cached)
 
 
 # The read side selects rows with SQLAlchemy Core (no ORM objects): the person with their enrolment and fund
@@ -232,31 +233,13 @@ _BASEINFO = (
     )
     .where(_PSN_INFO.c.certno == bindparam("certno"))
 )
-_CLCTINFO = (
-    select(_PSN_CLCT.c.ym, _PSN_CLCT.c.clct_base, _PSN_CLCT.c.emp_clct_amt, _PSN_CLCT.c.psn_clct_amt)
-    .where(_PSN_CLCT.c.psn_no == bindparam("psn_no"))
-    .order_by(_PSN_CLCT.c.ym)
+_CLCTINFO = rows_of(_PSN_CLCT, "ym", "clct_base", "emp_clct_amt", "psn_clct_amt", key="psn_no", order="ym")
+_DPSTINFO = rows_of(_HF_DPST, "ym", "emp_dpst_amt", "psn_dpst_amt", key="hf_acct_no", order="ym")
+_SKLCERTINFO = rows_of(
+    _SKL_CERT, "cert_no", "ocp_name", "skl_lv", "issu_date", "issu_org", key="psn_no", order="seq_no"
 )
-_DPSTINFO = (
-    select(_HF_DPST.c.ym, _HF_DPST.c.emp_dpst_amt, _HF_DPST.c.psn_dpst_amt)
-    .where(_HF_DPST.c.hf_acct_no == bindparam("hf_acct_no"))
-    .order_by(_HF_DPST.c.ym)
-)
-_SKLCERTINFO = (
-    select(_SKL_CERT.c.cert_no, _SKL_CERT.c.ocp_name, _SKL_CERT.c.skl_lv, _SKL_CERT.c.issu_date, _SKL_CERT.c.issu_org)
-    .where(_SKL_CERT.c.psn_no == bindparam("psn_no"))
-    .order_by(_SKL_CERT.c.seq_no)
-)
-_TITLINFO = (
-    select(_TITL.c.titl_no, _TITL.c.titl_ser, _TITL.c.titl_name, _TITL.c.titl_lv, _TITL.c.awrd_date)
-    .where(_TITL.c.psn_no == bindparam("psn_no"))
-    .order_by(_TITL.c.seq_no)
-)
-_CEDUINFO = (
-    select(_CEDU_HRS.c.year, _CEDU_HRS.c.crdt_hrs, _CEDU_HRS.c.req_hrs)
-    .where(_CEDU_HRS.c.psn_no == bindparam("psn_no"))
-    .order_by(_CEDU_HRS.c.year)
-)
+_TITLINFO = rows_of(_TITL, "titl_no", "titl_ser", "titl_name", "titl_lv", "awrd_date", key="psn_no", order="seq_no")
+_CEDUINFO = rows_of(_CEDU_HRS, "year", "crdt_hrs", "req_hrs", key="psn_no", order="year")
 
 
 class Nhsa:

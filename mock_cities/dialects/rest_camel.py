@@ -20,6 +20,7 @@ from mock_cities.dialects._common import (
     invert,
     local_person_no,
     mapped,
+    rows_of,
     stored_yuan_text,
 )
 from schemas.cities import CityRef
@@ -208,42 +209,42 @@ _HEAD = (
     )
     .where(_PERSON.c.id_number == bindparam("id_number"))
 )
-_CONTRIBUTIONS = (
-    select(
-        _CONTRIBUTION.c.period,
-        _CONTRIBUTION.c.base_amount,
-        _CONTRIBUTION.c.employer_amount,
-        _CONTRIBUTION.c.personal_amount,
-    )
-    .where(_CONTRIBUTION.c.person_id == bindparam("pid"))
-    .order_by(_CONTRIBUTION.c.period)
+_CONTRIBUTIONS = rows_of(
+    _CONTRIBUTION,
+    "period",
+    "base_amount",
+    "employer_amount",
+    "personal_amount",
+    key="person_id",
+    param="pid",
+    order="period",
 )
-_DEPOSITS = (
-    select(_DEPOSIT.c.period, _DEPOSIT.c.employer_amount, _DEPOSIT.c.personal_amount)
-    .where(_DEPOSIT.c.account_number == bindparam("account"))
-    .order_by(_DEPOSIT.c.period)
+_DEPOSITS = rows_of(
+    _DEPOSIT, "period", "employer_amount", "personal_amount", key="account_number", param="account", order="period"
 )
-_CERTIFICATES = (
-    select(
-        _CERTIFICATE.c.certificate_number,
-        _CERTIFICATE.c.occupation,
-        _CERTIFICATE.c.level,
-        _CERTIFICATE.c.issued_on,
-        _CERTIFICATE.c.issuer,
-    )
-    .where(_CERTIFICATE.c.person_id == bindparam("pid"))
-    .order_by(_CERTIFICATE.c.seq)
+_CERTIFICATES = rows_of(
+    _CERTIFICATE,
+    "certificate_number",
+    "occupation",
+    "level",
+    "issued_on",
+    "issuer",
+    key="person_id",
+    param="pid",
+    order="seq",
 )
-_TITLES = (
-    select(_TITLE.c.certificate_number, _TITLE.c.series, _TITLE.c.title_name, _TITLE.c.grade, _TITLE.c.awarded_on)
-    .where(_TITLE.c.person_id == bindparam("pid"))
-    .order_by(_TITLE.c.seq)
+_TITLES = rows_of(
+    _TITLE,
+    "certificate_number",
+    "series",
+    "title_name",
+    "grade",
+    "awarded_on",
+    key="person_id",
+    param="pid",
+    order="seq",
 )
-_CE_YEARS = (
-    select(_CE_HOURS.c.year, _CE_HOURS.c.hours, _CE_HOURS.c.required_hours)
-    .where(_CE_HOURS.c.person_id == bindparam("pid"))
-    .order_by(_CE_HOURS.c.year)
-)
+_CE_YEARS = rows_of(_CE_HOURS, "year", "hours", "required_hours", key="person_id", param="pid", order="year")
 
 
 class RestCamel:
