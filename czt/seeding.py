@@ -81,19 +81,27 @@ POPULATION_FILE = "population.json"
 """Written by every seeding: the seed and size the data folder's databases were made from, so that a later
 ``czt run`` (and a sandbox reset, which seeds again) uses the same population whatever its own options say."""
 
+TABLE_LAYOUT = 2
+"""The cities' table layout seeding writes, recorded with the population: 2 keeps contribution and deposit
+histories as periods of equal months (layout 1, unrecorded, had a row per month). A folder seeded with another
+layout holds tables the cities no longer read, so its population counts as not recorded."""
+
 
 def record_population(data_dir: Path, settings: SeedSettings) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
-    recorded = {"seed": settings.seed, "residents_per_city": settings.residents_per_city}
+    recorded = {"seed": settings.seed, "residents_per_city": settings.residents_per_city, "layout": TABLE_LAYOUT}
     (data_dir / POPULATION_FILE).write_text(json.dumps(recorded) + "\n", encoding="utf-8")
 
 
 def recorded_population(data_dir: Path) -> tuple[int, int] | None:
-    """``(seed, residents_per_city)`` the data folder was seeded with; None when no seeding recorded it."""
+    """``(seed, residents_per_city)`` the data folder was seeded with; None when no seeding recorded it, or when
+    it was seeded with another :data:`TABLE_LAYOUT`."""
     try:
         recorded = json.loads((data_dir / POPULATION_FILE).read_text(encoding="utf-8"))
+        if recorded.get("layout") != TABLE_LAYOUT:
+            return None
         return int(recorded["seed"]), int(recorded["residents_per_city"])
-    except (FileNotFoundError, KeyError, TypeError, ValueError):
+    except (FileNotFoundError, KeyError, TypeError, ValueError, AttributeError):
         return None
 
 

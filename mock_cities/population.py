@@ -5,8 +5,14 @@ one city can be seeded by walking all residents and keeping those who touch it, 
 population in memory. Residents are generated in two steps: a cheap *plan* (who, born where, which cities
 when) and, only for residents a caller needs, the full records (names, employers, histories).
 
-Money follows the cities' own rules through the ``services`` calculations; amounts are yuan with two
-decimals. Months are handled as integer indexes (``year * 12 + month - 1``) so that spans are plain ranges.
+Money follows the cities' own rules (the ``services`` calculations); amounts are yuan with two decimals.
+Months are handled as integer indexes (``year * 12 + month - 1``) so that spans are plain ranges.
+
+Seeding generates residents by the hundred thousand, so the generator takes a few shortcuts that change no
+value (tests/mock_cities/test_population.py holds each to the plain way): a career's yearly amounts are computed
+in integer 分 (:class:`_Rate`), histories leave as runs of equal months, the canonical models of generated
+records are built without validation (:func:`_trusted`), and names are drawn as Faker draws them without going
+through Faker (:meth:`Population._name`).
 """
 
 from __future__ import annotations
@@ -17,12 +23,17 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import cached_property
+from functools import lru_cache
+from itertools import accumulate
+from typing import Any, NamedTuple, TypeVar
 
-from faker import Faker
+from faker.providers.company.zh_CN import Provider as CompanyNames
+from faker.providers.person.zh_CN import Provider as PersonNames
+from pydantic import BaseModel
 
 from mock_cities.dialects import CompactRecords, MonthlyRun, contributions_of, deposits_of
 from mock_cities.profiles import CityProfile
+from schemas.cities import CityRef
 from schemas.idcard import make_id_number
 from schemas.medical_insurance import (
     Enrolment,
@@ -30,12 +41,11 @@ from schemas.medical_insurance import (
     InsuranceType,
     MedicalInsuranceRecord,
 )
-from schemas.money import to_yuan
+from schemas.money import fen_to_yuan, to_yuan, yuan_to_fen
 from schemas.provident_fund import FundAccount, FundAccountStatus, ProvidentFundRecord
 from schemas.records import Gender, Person, PersonRecords
 from schemas.talent import ContinuingEducationYear, ProfessionalTitle, SkillCertificate, TalentRecord, TitleGrade
-from services.medical_insurance.service import monthly_contribution, resident_monthly_premium
-from services.provident_fund.service import deposit_base, monthly_deposit
+from services.medical_insurance.service import resident_monthly_premium
 from services.talent.service import TITLE_SERIES, required_hours
 
 DEMO_AS_OF = date(2026, 10, 31)
@@ -82,6 +92,8 @@ SKILL_OCCUPATIONS = (
     "健康管理师",
 )
 SKILL_LEVEL_WEIGHTS = {5: 20, 4: 35, 3: 30, 2: 10, 1: 5}
+_SKILL_LEVELS = tuple(SKILL_LEVEL_WEIGHTS)
+_SKILL_LEVEL_CUM_WEIGHTS = list(accumulate(SKILL_LEVEL_WEIGHTS.values()))  # what choices(weights=) sums each call
 INDUSTRIES = ("机械制造", "电子科技", "物流", "建设工程", "医药", "食品", "新材料", "软件", "商贸", "汽车零部件")
 TITLE_GRADES = (
     TitleGrade.JUNIOR,
@@ -89,6 +101,37 @@ TITLE_GRADES = (
     TitleGrade.ASSOCIATE_SENIOR,
     TitleGrade.SENIOR,
 )
+_TITLE_SERIES = tuple(TITLE_SERIES)
+
+# Faker's zh_CN tables, drawn from as Faker draws (see Population._name); the weights summed once.
+_GIVEN_NAMES_MALE: list[str] = PersonNames.first_names_male
+_GIVEN_NAMES_FEMALE: list[str] = PersonNames.first_names_female
+_FAMILY_NAMES = tuple(PersonNames.last_names)
+_FAMILY_NAME_WEIGHTS = list(accumulate(PersonNames.last_names.values()))
+_COMPANY_PREFIXES: list[str] = CompanyNames.company_prefixes
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def _trusted(model: type[ModelT], **values: Any) -> ModelT:
+    """``model.model_construct(**values)`` for values that name every field and are valid by construction.
+
+    A resident's records are half a dozen models; model_construct looks each field up under its aliases and
+    fills defaults, which costs twice what setting the instance up does when every field is given. The instance
+    is set up as model_construct sets it up (the state pydantic pickles); tests/mock_cities/test_population.py
+    compares the two.
+    """
+    instance = model.__new__(model)
+    instance.__setstate__(
+        {
+            "__dict__": values,
+            "__pydantic_fields_set__": set(values),
+            "__pydantic_extra__": None,
+            "__pydantic_private__": None,
+        }
+    )
+    return instance
 
 
 # --- randomness and months ---------------------------------------------------------------------------
@@ -117,15 +160,6 @@ def last_full_month(as_of: date) -> int:
     return month if (as_of + timedelta(days=1)).day == 1 else month - 1
 
 
-def _year_runs(first: int, last: int) -> Iterator[tuple[int, int, int]]:
-    """(year, first month, last month) of each calendar year inside ``first..last``."""
-    month = first
-    while month <= last:
-        year_end = min(last, (month // 12) * 12 + 11)
-        yield month // 12, month, year_end
-        month = year_end + 1
-
-
 # --- stints: the building block shared with the personas ---------------------------------------------------
 
 
@@ -149,7 +183,24 @@ class Stint:
 
     def wage_in(self, year: int) -> Decimal:
         last_year = (self.work_end if self.work_end is not None else self.end) // 12
-        return Decimal(round(float(self.wage) / WAGE_GROWTH ** (last_year - year)))
+        return Decimal(round(float(self.wage) / _growth(last_year - year)))
+
+    def wages(self, first: int, last: int) -> list[int]:
+        """:meth:`wage_in` of each calendar year from ``first``'s to ``last``'s (month indexes), in whole yuan."""
+        wage = float(self.wage)
+        last_year = (self.work_end if self.work_end is not None else self.end) // 12
+        back, back_to = last_year - first // 12, last_year - last // 12
+        if back_to >= 0 and back_to <= back < len(_GROWTH):  # a working life: the growth factors are all in the table
+            return [round(wage / growth) for growth in _GROWTH[back : (back_to - 1 if back_to else None) : -1]]
+        return [round(wage / _growth(last_year - year)) for year in range(first // 12, last // 12 + 1)]
+
+
+_GROWTH = tuple(WAGE_GROWTH**years for years in range(100))
+
+
+def _growth(years: int) -> float:
+    """``WAGE_GROWTH ** years``, the same float, looked up for the span of a working life."""
+    return _GROWTH[years] if 0 <= years < len(_GROWTH) else WAGE_GROWTH**years
 
 
 def local_person_no(city: CityProfile, serial: int) -> str:
@@ -158,6 +209,115 @@ def local_person_no(city: CityProfile, serial: int) -> str:
 
 def local_account_no(city: CityProfile, serial: int) -> str:
     return f"{city.local_no_prefix}GJ{serial:010d}"
+
+
+# --- money in whole 分 --------------------------------------------------------------------------------------
+#
+# A history's totals add up every year of a working life (up to forty), and the stored runs carry 分 too
+# (:class:`~mock_cities.dialects.MonthlyRun`): the years' amounts are computed in integers, list by list, with
+# each city's rates as exact fractions and rounded as the services' calculations round (``to_yuan``: 分, half
+# up). Only the account figures become Decimal yuan. tests/mock_cities/test_population.py checks the integers
+# against the services.
+
+_ZERO = Decimal("0.00")
+
+
+class _Rate(NamedTuple):
+    """A rate as an exact fraction ``numerator / denominator``."""
+
+    numerator: int
+    denominator: int
+
+    @classmethod
+    def of(cls, rate: Decimal) -> _Rate:
+        numerator, denominator = rate.as_integer_ratio()
+        if numerator < 0:
+            raise ValueError(f"a negative rate {rate}")
+        return cls(numerator, denominator)
+
+    def on(self, bases: list[int]) -> list[int]:
+        """``to_yuan(base * rate)`` of each base, all in 分: ``floor(x + 1/2)`` is half up for ``x >= 0``."""
+        twice_numerator, denominator, twice_denominator = 2 * self.numerator, self.denominator, 2 * self.denominator
+        return [(base * twice_numerator + denominator) // twice_denominator for base in bases]
+
+
+@dataclass(frozen=True)
+class _CityTerms:
+    """What the generator needs of a city's profile, worked out once per profile."""
+
+    ref: CityRef
+    medical_employer: _Rate
+    medical_personal: _Rate
+    resident_premium: int
+    """分 a month."""
+    fund_employer: _Rate
+    fund_personal: _Rate
+    fund_lowest_wage: int
+    """Whole-yuan wages below this are raised to the 缴存基数 floor …"""
+    fund_floor: int
+    fund_highest_wage: int
+    """… and above this lowered to its ceiling (分)."""
+    fund_ceiling: int
+
+    @classmethod
+    def of(cls, city: CityProfile) -> _CityTerms:
+        medical, fund = city.medical_insurance, city.provident_fund
+        if fund.min_base > fund.max_base:
+            raise ValueError(f"{city.name}: the 缴存基数 floor is above its ceiling")
+        return cls(
+            ref=city.ref,
+            medical_employer=_Rate.of(medical.employer_rate),
+            medical_personal=_Rate.of(medical.personal_rate),
+            resident_premium=yuan_to_fen(resident_monthly_premium(rules=medical)),
+            fund_employer=_Rate.of(fund.employer_rate),
+            fund_personal=_Rate.of(fund.personal_rate),
+            fund_lowest_wage=math.ceil(fund.min_base),
+            fund_floor=yuan_to_fen(fund.min_base),
+            fund_highest_wage=math.floor(fund.max_base),
+            fund_ceiling=yuan_to_fen(fund.max_base),
+        )
+
+    def fund_bases(self, wages: list[int]) -> list[int]:
+        """:func:`~services.provident_fund.service.deposit_base` of each whole-yuan wage, in 分."""
+        lowest, floor, highest, ceiling = (
+            self.fund_lowest_wage,
+            self.fund_floor,
+            self.fund_highest_wage,
+            self.fund_ceiling,
+        )
+        return [floor if wage < lowest else ceiling if wage > highest else wage * 100 for wage in wages]
+
+
+_TERMS: dict[int, tuple[CityProfile, _CityTerms]] = {}
+
+
+def _terms(city: CityProfile) -> _CityTerms:
+    # Keyed by identity: profiles are not hashable, and holding the profile keeps its id from being reused.
+    held = _TERMS.get(id(city))
+    if held is None or held[0] is not city:
+        held = _TERMS[id(city)] = (city, _CityTerms.of(city))
+    return held[1]
+
+
+_yuan = lru_cache(maxsize=1 << 14)(fen_to_yuan)
+"""Account amounts recur across residents (the same bases and rates): each is made a Decimal once."""
+
+
+def _paid(monthly: list[int], first: int, last: int) -> int:
+    """The sum over months ``first..last`` of ``monthly``, one amount per calendar year from ``first``'s."""
+    return 12 * sum(monthly) - monthly[0] * (first % 12) - monthly[-1] * (11 - last % 12)
+
+
+def _stored_runs(first: int, last: int, *yearly: list[int]) -> list[MonthlyRun]:
+    """The runs of the months a city keeps online (the last :data:`STORED_MONTHS` of ``first..last``): one per
+    calendar year, with that year's amounts from the ``yearly`` lists (one entry per year from ``first``'s)."""
+    stored_from = max(first, last - STORED_MONTHS + 1)
+    skipped = stored_from // 12 - first // 12
+    years = range(stored_from // 12, last // 12 + 1)
+    return [
+        (max(year * 12, stored_from), min(year * 12 + 11, last), amounts)
+        for year, amounts in zip(years, zip(*(amounts[skipped:] for amounts in yearly), strict=True), strict=True)
+    ]
 
 
 # --- medical insurance -------------------------------------------------------------------------------------
@@ -175,30 +335,30 @@ def medical_record(stint: Stint, *, serial: int, status: EnrolmentStatus, spent_
 def medical_history(
     stint: Stint, *, serial: int, status: EnrolmentStatus, spent_share: float
 ) -> tuple[Enrolment, tuple[MonthlyRun, ...]]:
-    """:func:`medical_record` with the stored contributions as runs of equal months, one run per year."""
-    rules = stint.city.medical_insurance
+    """:func:`medical_record` with the stored contributions as runs of equal months (a run per year)."""
+    terms = _terms(stint.city)
     if stint.employed:
         assert stint.work_end is not None
         first, last = max(stint.start, EMPLOYEE_MEDICAL_FROM), stint.work_end
     else:
         first, last = max(stint.start, RESIDENT_MEDICAL_FROM), stint.end
-    stored_from = max(first, last - STORED_MONTHS + 1)
     runs: list[MonthlyRun] = []
-    credits = Decimal(0)
-    for year, year_first, year_last in _year_runs(first, last):
-        if stint.employed:
-            base = to_yuan(stint.wage_in(year))
-            employer_amount, personal_amount = monthly_contribution(base=base, rules=rules)
-        else:
-            # 城乡居民 pay a flat premium and have no 缴费基数 or employer share.
-            base, employer_amount = Decimal("0.00"), Decimal("0.00")
-            personal_amount = resident_monthly_premium(rules=rules)
-        credits += personal_amount * (year_last - year_first + 1)
-        if year_last >= stored_from:
-            runs.append(MonthlyRun(max(year_first, stored_from), year_last, (base, employer_amount, personal_amount)))
-    # Only 职工医保 keeps a personal account (个人账户) fed by the personal contributions.
-    balance = to_yuan(credits * Decimal(str(round(1 - spent_share, 4)))) if stint.employed else Decimal("0.00")
-    enrolment = Enrolment(
+    balance = _ZERO
+    if first > last:
+        pass  # enrolled too late to have paid
+    elif stint.employed:
+        bases = [wage * 100 for wage in stint.wages(first, last)]
+        personal = terms.medical_personal.on(bases)
+        runs = _stored_runs(first, last, bases, terms.medical_employer.on(bases), personal)
+        # Only 职工医保 keeps a personal account (个人账户), fed by the personal contributions.
+        credits = _paid(personal, first, last)
+        balance = to_yuan(fen_to_yuan(credits) * Decimal(str(round(1 - spent_share, 4))))
+    else:
+        # 城乡居民 pay a flat premium and have no 缴费基数 or employer share.
+        runs = [(max(first, last - STORED_MONTHS + 1), last, (0, 0, terms.resident_premium))]
+    # Built without validation: every value is of its field's type and within its rules by construction.
+    enrolment = _trusted(
+        Enrolment,
         local_person_no=local_person_no(stint.city, serial),
         insurance_type=InsuranceType.EMPLOYEE if stint.employed else InsuranceType.RESIDENT,
         status=status,
@@ -219,7 +379,7 @@ def fund_record(
     serial: int,
     status: FundAccountStatus,
     withdrawn_share: float,
-    outstanding_loan: Decimal = Decimal("0.00"),
+    outstanding_loan: Decimal = _ZERO,
 ) -> ProvidentFundRecord | None:
     """One city's 公积金 account over a stint (employees only); ``withdrawn_share`` went to rent or a home."""
     history = fund_history(
@@ -237,38 +397,37 @@ def fund_history(
     serial: int,
     status: FundAccountStatus,
     withdrawn_share: float,
-    outstanding_loan: Decimal = Decimal("0.00"),
+    outstanding_loan: Decimal = _ZERO,
 ) -> tuple[FundAccount, tuple[MonthlyRun, ...]] | None:
-    """:func:`fund_record` with the stored deposits as runs of equal months, one run per year."""
+    """:func:`fund_record` with the stored deposits as runs of equal months (a run per year)."""
     if not stint.employed:
         return None
     assert stint.work_end is not None and stint.employer is not None
-    rules = stint.city.provident_fund
+    terms = _terms(stint.city)
     first, last = max(stint.start, FUND_FROM), stint.work_end
-    stored_from = max(first, last - STORED_MONTHS + 1)
     runs: list[MonthlyRun] = []
-    total = Decimal(0)
-    base = employer_amount = personal_amount = Decimal("0.00")
-    for year, year_first, year_last in _year_runs(first, last):
-        base = deposit_base(wage=stint.wage_in(year), rules=rules)
-        employer_amount, personal_amount = monthly_deposit(base=base, rules=rules)
-        total += (employer_amount + personal_amount) * (year_last - year_first + 1)
-        if year_last >= stored_from:
-            runs.append(MonthlyRun(max(year_first, stored_from), year_last, (employer_amount, personal_amount)))
+    total = base = monthly = 0  # 分
+    if first <= last:
+        bases = terms.fund_bases(stint.wages(first, last))
+        employer, personal = terms.fund_employer.on(bases), terms.fund_personal.on(bases)
+        runs = _stored_runs(first, last, employer, personal)
+        both = [e + p for e, p in zip(employer, personal, strict=True)]
+        total, base, monthly = _paid(both, first, last), bases[-1], both[-1]
     if status is FundAccountStatus.CLOSED:
-        balance = Decimal("0.00")  # 销户 follows a full withdrawal
+        balance = _ZERO  # 销户 follows a full withdrawal
     else:
-        balance = to_yuan(total * Decimal(str(round(1 - withdrawn_share, 4))))
-    account = FundAccount(
+        balance = to_yuan(fen_to_yuan(total) * Decimal(str(round(1 - withdrawn_share, 4))))
+    account = _trusted(
+        FundAccount,
         account_no=local_account_no(stint.city, serial),
         status=status,
         employer=stint.employer,
         opened_on=month_start(first),
-        deposit_base=base,
-        monthly_deposit=employer_amount + personal_amount,
+        deposit_base=_yuan(base),
+        monthly_deposit=_yuan(monthly),
         balance=balance,
         deposit_months=max(0, last - first + 1),
-        outstanding_loan=outstanding_loan if status in (FundAccountStatus.NORMAL, FundAccountStatus.SEALED) else 0,
+        outstanding_loan=outstanding_loan if status in (FundAccountStatus.NORMAL, FundAccountStatus.SEALED) else _ZERO,
     )
     return account, tuple(runs)
 
@@ -325,7 +484,8 @@ class TalentParts:
     continuing_education: list[ContinuingEducationYear] = field(default_factory=list)
 
     def record(self) -> TalentRecord:
-        return TalentRecord(
+        return _trusted(
+            TalentRecord,
             skill_certificates=sorted(self.skill_certificates, key=lambda c: c.issued_on),
             titles=sorted(self.titles, key=lambda t: t.awarded_on),
             continuing_education=sorted(self.continuing_education, key=lambda y: y.year),
@@ -335,14 +495,14 @@ class TalentParts:
 # --- generated residents -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Span:
     city: CityProfile
     start: int
     end: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Plan:
     """What can be known about a resident without names or money: enough to tell which cities they touch."""
 
@@ -428,11 +588,6 @@ class Population:
     def _generated_count(self) -> int:
         return self.residents_per_city * len(self.cities)
 
-    @cached_property
-    def _faker(self) -> Faker:
-        # One instance, reseeded per resident: building Faker is far slower than seeding it.
-        return Faker("zh_CN")
-
     # The personas build on this module's helpers, so they are imported where used, not at the top.
 
     def person_count(self) -> int:
@@ -448,7 +603,7 @@ class Population:
             yield Person(id_number=persona.id_number, name=persona.name, gender=persona.gender)
         for index in range(self._generated_count):
             plan = self._plan(index)
-            yield Person(id_number=plan.id_number, name=self._name(plan), gender=plan.gender)
+            yield _trusted(Person, id_number=plan.id_number, name=self._name(plan)[0], gender=plan.gender)
 
     def records_for(self, city_code: str) -> Iterator[PersonRecords]:
         """Canonical records of every resident ``city_code`` holds something on, personas first."""
@@ -481,10 +636,8 @@ class Population:
         other processes, and put together in index order.
         """
         for index in indexes:
-            if not self._may_touch(index, city_code):
-                continue
-            plan = self._plan(index)
-            if city_code in plan.city_codes:
+            plan = self._plan_in(index, city_code)
+            if plan is not None:
                 yield self._compact_records(plan, only=city_code)[city_code]
 
     def all_records(self, index: int) -> dict[str, PersonRecords]:
@@ -505,19 +658,25 @@ class Population:
             lived = [*earlier, home]
         return gender, lived
 
-    def _may_touch(self, index: int, city_code: str) -> bool:
-        """False when resident ``index`` never lived in ``city_code``, from the plan's first draws alone.
+    def _plan_in(self, index: int, city_code: str) -> _Plan | None:
+        """Resident ``index``'s plan when their life touches ``city_code``, else None.
 
-        True is not sure: a move drawn too late in a life is dropped, so only the plan tells.
+        Most residents never lived in the city, which the plan's first draws tell; only the others are planned
+        in full, on the same stream. A move drawn too late in a life is dropped, so only the whole plan is sure.
         """
-        if self.cities[index // self.residents_per_city].code == city_code:
-            return True
-        _, lived = self._lived(_stream(self.seed, index, "plan"), index)
-        return any(city.code == city_code for city in lived)
+        rng = _stream(self.seed, index, "plan")
+        gender, lived = self._lived(rng, index)
+        if all(city.code != city_code for city in lived):
+            return None
+        plan = self._planned(index, rng, gender, lived)
+        return plan if city_code in plan.city_codes else None
 
     def _plan(self, index: int) -> _Plan:
         rng = _stream(self.seed, index, "plan")
-        gender, lived = self._lived(rng, index)
+        return self._planned(index, rng, *self._lived(rng, index))
+
+    def _planned(self, index: int, rng: random.Random, gender: Gender, lived: list[CityProfile]) -> _Plan:
+        """The rest of a plan, after :meth:`_lived` drew its start from ``rng``."""
         born_in = lived[0] if rng.random() < 0.8 else rng.choice(self.cities)
         id_number, birth = self._ids.id_number(index, region=rng.choice(born_in.districts), gender=gender)
 
@@ -537,20 +696,27 @@ class Population:
 
     # --- the full records ---
 
-    def _name(self, plan: _Plan) -> str:
-        faker = self._faker
-        faker.seed_instance(f"{self.seed}:{plan.index}:faker")
-        # zh_CN defines no gendered name formats, so name_male() may return a woman's given name.
-        given = faker.first_name_male() if plan.gender is Gender.MALE else faker.first_name_female()
-        return f"{faker.last_name()}{given}"
+    def _name(self, plan: _Plan) -> tuple[str, random.Random]:
+        """The resident's name, and the stream it was drawn from: employers' names are drawn next from it.
+
+        The stream is the one ``Faker("zh_CN").seed_instance`` would seed, and the draws Faker's own: a given name
+        by gender (zh_CN defines no gendered name formats, so ``name_male()`` may return a woman's given name),
+        then a family name by its weight. Made here without Faker's layers, they cost a fraction;
+        tests/mock_cities/test_population.py checks them against Faker.
+        """
+        names = _stream(self.seed, plan.index, "faker")
+        given = names.choice(_GIVEN_NAMES_MALE if plan.gender is Gender.MALE else _GIVEN_NAMES_FEMALE)
+        family = names.choices(_FAMILY_NAMES, cum_weights=_FAMILY_NAME_WEIGHTS)[0]
+        return f"{family}{given}", names
 
     def _compact_records(self, plan: _Plan, *, only: str | None = None) -> dict[str, CompactRecords]:
         """Every city's records on a resident, or only ``only``'s: the same draws either way."""
         rng = _stream(self.seed, plan.index, "life")
-        person = Person(id_number=plan.id_number, name=self._name(plan), gender=plan.gender)
+        name, names = self._name(plan)
+        person = _trusted(Person, id_number=plan.id_number, name=name, gender=plan.gender)
         serial = PERSONA_SERIALS + plan.index
-        title_series = rng.choice(tuple(TITLE_SERIES)) if plan.employee and rng.random() < 0.27 else None
-        stints = self._stints(rng, plan, title_series)
+        title_series = rng.choice(_TITLE_SERIES) if plan.employee and rng.random() < 0.27 else None
+        stints = self._stints(rng, names, plan, title_series)
         talent = _talent(rng, plan, stints, serial=serial, title_series=title_series, last=self._last_month)
         result: dict[str, CompactRecords] = {}
         for position, stint in enumerate(stints):
@@ -562,24 +728,28 @@ class Population:
             enrolment, contributions = medical_history(
                 stint, serial=serial, status=medical_status, spent_share=spent_share
             )
-            fund = fund_history(
-                stint,
-                serial=serial,
-                status=fund_status,
-                withdrawn_share=withdrawn_share,
-                outstanding_loan=outstanding_loan(self.seed, plan.index, stint.city.code),
-            )
-            records = PersonRecords(
-                city=stint.city.ref,
+            # The loan has a stream of its own, drawn only for those with an account.
+            fund = None
+            if stint.employed:
+                fund = fund_history(
+                    stint,
+                    serial=serial,
+                    status=fund_status,
+                    withdrawn_share=withdrawn_share,
+                    outstanding_loan=outstanding_loan(self.seed, plan.index, stint.city.code),
+                )
+            records = _trusted(
+                PersonRecords,
+                city=_terms(stint.city).ref,
                 person=person,
-                medical_insurance=MedicalInsuranceRecord(enrolment=enrolment, contributions=[]),
-                provident_fund=None if fund is None else ProvidentFundRecord(account=fund[0], deposits=[]),
+                medical_insurance=_trusted(MedicalInsuranceRecord, enrolment=enrolment, contributions=[]),
+                provident_fund=None if fund is None else _trusted(ProvidentFundRecord, account=fund[0], deposits=[]),
                 talent=talent[stint.city.code].record(),
             )
             result[stint.city.code] = CompactRecords(records, contributions, () if fund is None else fund[1])
         return result
 
-    def _stints(self, rng: random.Random, plan: _Plan, title_series: str | None) -> list[Stint]:
+    def _stints(self, rng: random.Random, names: random.Random, plan: _Plan, title_series: str | None) -> list[Stint]:
         if not plan.employee:
             return [Stint(city=span.city, start=span.start, end=span.end) for span in plan.spans]
         # A city's 缴存基数 ceiling is three times its average wage; people earn around and below it.
@@ -599,7 +769,7 @@ class Population:
                     city=span.city,
                     start=span.start,
                     end=span.end,
-                    employer=_employer(self._faker, rng, span.city, title_series),
+                    employer=_employer(names, rng, span.city, title_series),
                     work_end=work_end,
                     wage=Decimal(round(wage)),
                 )
@@ -631,12 +801,12 @@ def _withdrawn_share(rng: random.Random) -> float:
     return 0.0 if rng.random() < 0.45 else rng.uniform(0.2, 0.9)
 
 
-def _employer(faker: Faker, rng: random.Random, city: CityProfile, title_series: str | None) -> str:
+def _employer(names: random.Random, rng: random.Random, city: CityProfile, title_series: str | None) -> str:
     if title_series == "卫生":
         return f"{city.name}市第{rng.randint(1, 8)}人民医院"
     if title_series == "教育":
         return f"{city.name}市第{rng.randint(1, 20)}中学"
-    brand = faker.company_prefix()[:2]
+    brand = names.choice(_COMPANY_PREFIXES)[:2]  # Faker's company_prefix()
     return f"{city.name}{brand}{rng.choice(INDUSTRIES)}有限公司"
 
 
@@ -667,7 +837,7 @@ def _talent(
                         serial=serial,
                         number=number,
                         occupation=rng.choice(SKILL_OCCUPATIONS),
-                        level=rng.choices(tuple(SKILL_LEVEL_WEIGHTS), weights=tuple(SKILL_LEVEL_WEIGHTS.values()))[0],
+                        level=rng.choices(_SKILL_LEVELS, cum_weights=_SKILL_LEVEL_CUM_WEIGHTS)[0],
                         issued_on=_day_in(rng, month),
                     )
                 )

@@ -1,105 +1,254 @@
 """Write one city's slice of the population into its database, in its own local dialect.
 
 Persons go in batches, one transaction each, so that seeding a million residents neither holds them all in
-memory nor leaves a half-written batch behind. Most of a resident's rows are monthly (about sixty
-contributions and forty deposits), and they reach the writer as runs of equal months
-(:class:`~mock_cities.dialects.LocalRows`): on SQLite they are expanded straight into parameter tuples for the
-driver's ``executemany``, with the column types' own bind processors applied once per run, which writes
-exactly what SQLAlchemy Core would; other databases get Core bulk inserts.
+memory nor leaves a half-written batch behind. A person is about a dozen rows: their histories are periods of
+equal months (see :mod:`mock_cities.dialects`), so sixty months of contributions are five or six rows. The
+dialect gives each person's rows (:class:`~mock_cities.dialects.LocalRows`); a batch joins them table by table
+and :class:`_SqliteRows` turns them into parameter tuples for the SQLite driver's ``executemany``, with the
+column types' own bind processors applied, which writes exactly what SQLAlchemy Core would; other databases get
+Core bulk inserts (:class:`_CoreRows`).
+
+From :data:`PARALLEL_FROM` residents, worker processes generate the records and prepare the batches while this
+process writes them: generating a person costs several times what writing them does.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections import deque
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import closing
+from dataclasses import dataclass
 from datetime import date
 from itertools import islice
-from multiprocessing import get_context
-from typing import Any
+from multiprocessing import get_all_start_methods, get_context
+from multiprocessing.context import BaseContext
+from operator import itemgetter
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, MetaData, Table, insert, select
+from sqlalchemy import Connection, Date, Engine, MetaData, Table, insert, select
 from sqlalchemy.engine import Dialect as SqlDialect
 
-from mock_cities.dialects import Dialect, LocalRows, MonthlyTable, get_dialect
+from mock_cities.dialects import Dialect, LocalRows, get_dialect
 from mock_cities.population import Population, build_population
 from mock_cities.profiles import CityProfile
 
 DEFAULT_BATCH_SIZE = 2000
-"""Persons per transaction: large enough that commits cost nothing, small enough to stay far below 300 MB."""
+"""Most persons per transaction: large enough that commits cost nothing, small enough to stay far below 300 MB."""
 
 PARALLEL_FROM = 30_000
 """Generated residents (all cities) from which the records are generated in worker processes: below it,
-starting the workers (each imports the project) costs more than it saves."""
+starting them (the first time, a fork server that imports the project) costs more than it saves."""
 
 CHUNK = 2000
 """Resident indexes one worker task covers: a few hundred to two thousand persons of one city."""
 
-Processor = Callable[[Any], Any] | None
+
+MEMO_SIZE = 20_000
+"""Bound dates remembered per column (see ``_SqliteTable._memoized``); beyond it, the memo starts over."""
+
+_UNSEEN = object()
 
 
 class AlreadySeeded(RuntimeError):
     """The city's database already holds records; seed with ``replace=True`` to start over."""
 
 
-def _batches(rows: Iterator[LocalRows], size: int) -> Iterator[list[LocalRows]]:
-    while batch := list(islice(rows, size)):
-        yield batch
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Some persons' rows, per table, ready for one :meth:`Rows.write`: what a worker hands over."""
+
+    persons: int
+    rows: dict[str, list[Any]]
 
 
-def _local_rows(population: Population, code: str, dialect: Dialect) -> Generator[LocalRows, None, None]:
-    for records in population.compact_records_for(code):
-        yield dialect.local_rows(records)
+class Rows(Protocol):
+    """How local rows reach one kind of database: :meth:`prepare` (anywhere, even in a worker), :meth:`write`."""
+
+    def prepare(self, rows: LocalRows) -> Batch: ...
+
+    def write(self, conn: Connection, batch: Batch) -> None: ...
+
+
+class _SqliteTable:
+    """One table's insert statement, and its rows as the driver's parameter tuples, bind processors applied."""
+
+    def __init__(self, table: Table, dialect: SqlDialect) -> None:
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(table.columns.keys()))
+        self.sql = compiled.string
+        columns: list[str] = list(compiled.positiontup or ())
+        self._values = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
+        processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
+        self._processed = [
+            (i, self._memoized(process) if isinstance(table.c[name].type, Date) else process)
+            for i, (name, process) in enumerate(zip(columns, processors, strict=True))
+            if process is not None
+        ]
+
+    def parameters(self, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        """Rows given as dicts of column values."""
+        return self.bound(list(map(self._values, rows)))
+
+    def bound(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Rows given as tuples in the columns' order."""
+        if not self._processed or not rows:  # text and integers: bound as they are
+            return rows
+        columns: list[Iterable[Any]] = list(zip(*rows, strict=True))
+        for i, process in self._processed:
+            columns[i] = map(process, columns[i])
+        return list(zip(*columns, strict=True))
+
+    @staticmethod
+    def _memoized(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """``process`` remembering what it made of each date: most are the first day of a month, and formatting one
+        (SQLAlchemy's SQLite DATE, in Python) costs more than looking it up."""
+        memo: dict[Any, Any] = {}
+
+        def bind(value: Any) -> Any:
+            bound = memo.get(value, _UNSEEN)
+            if bound is _UNSEEN:
+                if len(memo) >= MEMO_SIZE:
+                    memo.clear()
+                bound = memo[value] = process(value)
+            return bound
+
+        return bind
+
+
+class _SqliteRows:
+    """Local rows on SQLite: parameter tuples for the driver's ``executemany``."""
+
+    def __init__(self, metadata: MetaData, dialect: SqlDialect) -> None:
+        self._tables = {table.name: _SqliteTable(table, dialect) for table in metadata.sorted_tables}
+
+    def prepare(self, rows: LocalRows) -> Batch:
+        tables = self._tables
+        parameters = {name: tables[name].parameters(table_rows) for name, table_rows in rows.rows.items()}
+        parameters.update((name, tables[name].bound(table_rows)) for name, table_rows in rows.periods.items())
+        return Batch(rows.persons, parameters)
+
+    def write(self, conn: Connection, batch: Batch) -> None:
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            for name, table in self._tables.items():  # parents first, as the foreign keys require
+                if batch.rows.get(name):
+                    cursor.executemany(table.sql, batch.rows[name])
+        finally:
+            cursor.close()
+
+
+class _CoreRows:
+    """Local rows with SQLAlchemy Core bulk inserts: any database."""
+
+    def __init__(self, metadata: MetaData) -> None:
+        self.metadata = metadata
+
+    def prepare(self, rows: LocalRows) -> Batch:
+        return Batch(rows.persons, rows.as_dicts(self.metadata))
+
+    def write(self, conn: Connection, batch: Batch) -> None:
+        for table in self.metadata.sorted_tables:
+            if batch.rows.get(table.name):
+                conn.execute(insert(table), batch.rows[table.name])
+
+
+def _rows_for(metadata: MetaData, sql_dialect: SqlDialect) -> Rows:
+    return _SqliteRows(metadata, sql_dialect) if sql_dialect.name == "sqlite" else _CoreRows(metadata)
+
+
+def _batches(local_rows: Iterable[LocalRows], size: int, rows: Rows) -> Generator[Batch, None, None]:
+    local_rows = iter(local_rows)
+    while persons := list(islice(local_rows, size)):
+        yield rows.prepare(LocalRows.joined(persons))
+
+
+def _batches_here(
+    population: Population, code: str, dialect: Dialect, size: int, rows: Rows
+) -> Generator[Batch, None, None]:
+    return _batches(map(dialect.local_rows, population.compact_records_for(code)), size, rows)
 
 
 # --- generating in worker processes ------------------------------------------------------------------------
 #
-# Generating a resident costs about twice as much as writing them, so on a machine with cores to spare the
-# residents are generated by worker processes, a slice of indexes per task, while this process writes. Tasks
-# are submitted a few ahead of the writer, so memory stays bounded whatever the population's size.
+# Generating a resident costs several times what writing them does, so on a machine with cores to spare the
+# residents are generated by worker processes, a slice of indexes per task, while this process writes. A
+# worker hands back its slice's batches ready to write (for SQLite, the driver's parameter lists, which also
+# cost less to pass between processes than the rows' dicts). Tasks are submitted a few ahead of the writer,
+# so memory stays bounded whatever the population's size.
 
-_worker: tuple[Population, Dialect] | None = None
+_worker: tuple[Population, Dialect, Rows] | None = None
 
 
-def _start_worker(seed: int, residents_per_city: int, cities: list[CityProfile], as_of: date, dialect: str) -> None:
+def _start_worker(
+    seed: int,
+    residents_per_city: int,
+    cities: list[CityProfile],
+    as_of: date,
+    dialect: str,
+    sql_dialect: type[SqlDialect],
+) -> None:
     global _worker
     population = build_population(seed=seed, residents_per_city=residents_per_city, cities=cities, as_of=as_of)
-    _worker = (population, get_dialect(dialect))
+    local = get_dialect(dialect)
+    _worker = (population, local, _rows_for(local.metadata, sql_dialect()))
 
 
-def _generate(code: str, start: int, stop: int) -> list[LocalRows]:
+def _generate(code: str, start: int, stop: int, size: int) -> list[Batch]:
     assert _worker is not None, "not a seeding worker"
-    population, dialect = _worker
-    return [dialect.local_rows(records) for records in population.generated_records_for(code, range(start, stop))]
+    population, dialect, rows = _worker
+    records = population.generated_records_for(code, range(start, stop))
+    return list(_batches(map(dialect.local_rows, records), size, rows))
 
 
-def _local_rows_in_workers(
-    population: Population, code: str, dialect: Dialect, workers: int
-) -> Generator[LocalRows, None, None]:
-    for records in population.persona_records_for(code):
-        yield dialect.local_rows(records)
+def _worker_context() -> BaseContext:
+    """Where workers come from: a fork server, which imports this module (and the main one) once, then forks.
+
+    Not a fork of this process, which may hold database connections and threads that a fork would copy; not
+    spawned either, as each spawned worker imports the project again (most of a second) before its first
+    resident. The fork server is started once per process, on the first seeding with workers.
+    """
+    if "forkserver" not in get_all_start_methods():
+        return get_context("spawn")
+    context = get_context("forkserver")
+    main = getattr(getattr(sys.modules.get("__main__"), "__spec__", None), "name", None)
+    # Children import the main module again (as __mp_main__): preloaded, its imports cost nothing then.
+    context.set_forkserver_preload([name for name in ("__main__", main, __name__) if name])
+    return context
+
+
+def _batches_in_workers(
+    population: Population, code: str, dialect: Dialect, size: int, rows: Rows, sql_dialect: SqlDialect, workers: int
+) -> Generator[Batch, None, None]:
+    yield from _batches(map(dialect.local_rows, population.persona_records_for(code)), size, rows)
     starts = iter(range(0, population.generated_count, CHUNK))
-    initargs = (population.seed, population.residents_per_city, population.cities, population.as_of, dialect.name)
-    # spawn, not fork: this process may hold database connections and threads that a fork would copy.
+    initargs = (
+        population.seed,
+        population.residents_per_city,
+        population.cities,
+        population.as_of,
+        dialect.name,
+        type(sql_dialect),
+    )
     with ProcessPoolExecutor(
-        workers, mp_context=get_context("spawn"), initializer=_start_worker, initargs=initargs
+        workers, mp_context=_worker_context(), initializer=_start_worker, initargs=initargs
     ) as pool:
-        pending: deque[Future[list[LocalRows]]] = deque()
+        pending: deque[Future[list[Batch]]] = deque()
 
         def submit() -> None:
             start = next(starts, None)
             if start is not None:
-                pending.append(pool.submit(_generate, code, start, min(start + CHUNK, population.generated_count)))
+                stop = min(start + CHUNK, population.generated_count)
+                pending.append(pool.submit(_generate, code, start, stop, size))
 
         try:
             for _ in range(2 * workers):
                 submit()
             while pending:
-                chunk = pending.popleft().result()
+                batches = pending.popleft().result()
                 submit()
-                yield from chunk
+                yield from batches
         finally:
             for future in pending:  # the writer stopped early: leave what has not started
                 future.cancel()
@@ -120,103 +269,6 @@ def _holds_rows(engine: Engine, metadata: MetaData) -> bool:
         )
 
 
-class _MonthLabels(dict[int, str]):
-    """A monthly table's local month labels by month index, each formatted once."""
-
-    def __init__(self, table: MonthlyTable) -> None:
-        super().__init__()
-        self.table = table
-
-    def __missing__(self, month: int) -> str:
-        label = self[month] = self.table.month_label(month)
-        return label
-
-
-class _SqliteTable:
-    """One table's insert statement, column order and bind processors, for the driver's ``executemany``."""
-
-    def __init__(self, table: Table, dialect: SqlDialect, columns: Sequence[str] | None = None) -> None:
-        compiled = insert(table).compile(dialect=dialect, column_keys=list(table.columns.keys()))
-        self.sql = compiled.string
-        self.columns: list[str] = list(compiled.positiontup or ())
-        if columns is not None and list(columns) != self.columns:
-            raise ValueError(f"{table.name}: expected the columns in the table's order {self.columns}, got {columns}")
-        self.processors: list[Processor] = [
-            table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in self.columns
-        ]
-
-    def row(self, values: dict[str, Any]) -> tuple[Any, ...]:
-        return tuple(
-            value if process is None else process(value)
-            for process, value in zip(self.processors, (values[name] for name in self.columns), strict=True)
-        )
-
-
-class _SqliteWriter:
-    """Writes batches of local rows on SQLite, monthly tables expanded from their runs into plain tuples."""
-
-    def __init__(self, metadata: MetaData, dialect: SqlDialect) -> None:
-        self.metadata = metadata
-        self.dialect = dialect
-        self._tables = {table.name: _SqliteTable(table, dialect) for table in metadata.sorted_tables}
-        self._monthly: dict[str, tuple[_SqliteTable, _MonthLabels]] = {}
-        self._order = [table.name for table in metadata.sorted_tables]
-
-    def _monthly_table(self, name: str, layout: MonthlyTable) -> tuple[_SqliteTable, _MonthLabels]:
-        if name not in self._monthly:
-            columns = [layout.key_column, layout.month_column, *layout.amount_columns]
-            self._monthly[name] = (
-                _SqliteTable(self.metadata.tables[name], self.dialect, columns),
-                _MonthLabels(layout),
-            )
-        return self._monthly[name]
-
-    def write(self, conn: Connection, batch: list[LocalRows]) -> None:
-        rows: dict[str, list[tuple[Any, ...]]] = {}
-        statements: dict[str, str] = {}
-        for local in batch:
-            for name, table_rows in local.rows.items():
-                table = self._tables[name]
-                rows.setdefault(name, []).extend(map(table.row, table_rows))
-                statements[name] = table.sql
-            for name, monthly in local.monthly.items():
-                table, labels = self._monthly_table(name, monthly.table)
-                amount_processors = table.processors[2:]
-                key = monthly.key
-                out = rows.setdefault(name, [])
-                statements[name] = table.sql
-                for first, last, amounts in monthly.runs:
-                    values = tuple(
-                        value if process is None else process(value)
-                        for process, value in zip(amount_processors, amounts, strict=True)
-                    )
-                    out.extend([(key, labels[month], *values) for month in range(first, last + 1)])
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            # Parents first, as the foreign keys require.
-            for name in self._order:
-                if rows.get(name):
-                    cursor.executemany(statements[name], rows[name])
-        finally:
-            cursor.close()
-
-
-class _CoreWriter:
-    """Writes batches of local rows with SQLAlchemy Core bulk inserts: any database."""
-
-    def __init__(self, metadata: MetaData) -> None:
-        self.metadata = metadata
-
-    def write(self, conn: Connection, batch: list[LocalRows]) -> None:
-        rows: dict[str, list[dict[str, Any]]] = {}
-        for local in batch:
-            for name, table_rows in local.as_dicts().items():
-                rows.setdefault(name, []).extend(table_rows)
-        for table in self.metadata.sorted_tables:
-            if rows.get(table.name):
-                conn.execute(insert(table), rows[table.name])
-
-
 def seed_city(
     *,
     engine: Engine,
@@ -230,10 +282,10 @@ def seed_city(
     """Create the city's tables and write every resident it holds something on; return how many.
 
     Raises :class:`AlreadySeeded` when the database already holds records, unless ``replace`` is set,
-    in which case the dialect's tables are dropped and created afresh. ``workers`` processes generate the
-    records (0: this process does; None: :func:`default_workers`); the rows are the same either way. Workers
-    are spawned, so they import the main module again: a script that seeds a large population must keep its
-    work under ``if __name__ == "__main__":``.
+    in which case the dialect's tables are dropped and created afresh. At most ``batch_size`` persons go in
+    one transaction. ``workers`` processes generate the records (0: this process does; None:
+    :func:`default_workers`); the rows are the same either way. Workers are spawned, so they import the main
+    module again: a script that seeds a large population must keep its work under ``if __name__ == "__main__":``.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -247,25 +299,25 @@ def seed_city(
 
     if workers is None:
         workers = default_workers(population)
+    rows = _rows_for(metadata, engine.dialect)
     if workers > 0:
-        local_rows = _local_rows_in_workers(population, profile.code, dialect, workers)
+        batches = _batches_in_workers(population, profile.code, dialect, batch_size, rows, engine.dialect, workers)
     else:
-        local_rows = _local_rows(population, profile.code, dialect)
+        batches = _batches_here(population, profile.code, dialect, batch_size, rows)
     sqlite = engine.dialect.name == "sqlite"
-    writer = _SqliteWriter(metadata, engine.dialect) if sqlite else _CoreWriter(metadata)
     written = 0
-    with closing(local_rows), engine.connect() as conn:
+    with closing(batches), engine.connect() as conn:
         # A fresh file has nothing to lose if the machine fails half way (seeding starts over), so it skips
         # syncing to disk until the end; the database's own setting comes back before the connection goes
         # back to the pool, and the last commit still leaves a whole WAL database.
         synchronous = _relax_sync(conn) if sqlite and not replace else None
         try:
-            for batch in _batches(local_rows, batch_size):
+            for batch in batches:
                 with conn.begin():
-                    writer.write(conn, batch)
-                written += len(batch)
+                    rows.write(conn, batch)
+                written += batch.persons
                 if progress is not None:
-                    progress(len(batch))
+                    progress(batch.persons)
         finally:
             if synchronous is not None:
                 conn.exec_driver_sql(f"PRAGMA synchronous={synchronous}")

@@ -4,27 +4,33 @@ Each dialect is one module with its own SQLModel tables (in its own ``registry()
 cities' same-named tables never collide), and one object implementing :class:`Dialect`:
 
 * ``local_rows`` — canonical records, their monthly histories as runs (:class:`CompactRecords`) → the rows
-  its tables hold, monthly tables as runs too (:class:`LocalRows`): what seeding writes, without one object
-  per month until the rows themselves are written;
-* ``to_local_rows`` — canonical → the rows its tables hold, as dicts (``local_rows`` expanded);
+  its tables hold (:class:`LocalRows`): what seeding writes, without one object per month;
+* ``to_local_rows`` — canonical → the rows its tables hold, as dicts (``local_rows`` of the same records);
 * ``read_document`` — its tables → the local payload its own API returns (a "recorded payload");
 * ``to_canonical`` — local payload → the canonical exchange models (the city's mapping).
+
+Every city keeps its contribution and deposit histories as periods, as Chinese social-insurance systems do
+(缴费起止年月): one row per run of consecutive months that paid the same amounts, from its first to its last
+month (:class:`PeriodTable`). ``read_document`` expands the periods back into months, so the local payloads
+and the canonical records list every month, exactly as when each month was a row of its own.
 
 Cities name their dialect in their profile; several cities may share one dialect.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import date
-from typing import Any, NamedTuple, Protocol
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any, Protocol
 
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 from sqlmodel import Session
 
 from schemas.cities import CityRef
 from schemas.medical_insurance import Contribution, MedicalInsuranceRecord
+from schemas.money import fen_to_yuan, yuan_to_fen
 from schemas.provident_fund import Deposit, ProvidentFundRecord
 from schemas.records import PersonRecords
 
@@ -49,26 +55,35 @@ def month_index_of(month: str) -> int:
     return int(month[:4]) * 12 + int(month[5:7]) - 1
 
 
-class MonthlyRun(NamedTuple):
-    """Consecutive months ``first..last`` (month indexes, both included) that paid the same ``amounts``.
+MonthlyRun = tuple[int, int, tuple[int, ...]]
+"""``(first, last, amounts)``: consecutive months ``first..last`` (month indexes, both included) that paid the
+same ``amounts``. Contributions carry (base, employer, personal) and deposits (employer, personal), in whole 分
+(fen): exact, cheap to compare, and what each dialect converts to its own unit once per run. A plain tuple: a
+resident's histories are a dozen runs, made by the million."""
 
-    Contributions carry (base, employer, personal) and deposits (employer, personal), in yuan; a dialect's
-    :class:`MonthlyRows` carry them converted to its local form, in its amount columns' order.
+
+def periods(runs: Iterable[MonthlyRun]) -> list[MonthlyRun]:
+    """``runs`` joined where one ends the month before the next begins with the same amounts: the fewest runs.
+
+    However a history was cut (a run per month, per year …), the same months make the same periods.
     """
-
-    first: int
-    last: int
-    amounts: tuple[Any, ...]
-
-
-def converted(runs: Sequence[MonthlyRun], convert: Callable[[Any], Any]) -> tuple[MonthlyRun, ...]:
-    """``runs`` with every amount in a dialect's own unit (fen, text …), as ``convert`` writes it."""
-    return tuple(MonthlyRun(first, last, tuple(map(convert, amounts))) for first, last, amounts in runs)
+    joined: list[MonthlyRun] = []
+    for first, last, amounts in runs:
+        if joined and joined[-1][1] + 1 == first and joined[-1][2] == amounts:
+            joined[-1] = (joined[-1][0], last, amounts)
+        else:
+            joined.append((first, last, amounts))
+    return joined
 
 
 def contributions_of(runs: Sequence[MonthlyRun]) -> list[Contribution]:
     return [
-        Contribution(month=month_text(month), base=base, employer_amount=employer, personal_amount=personal)
+        Contribution(
+            month=month_text(month),
+            base=fen_to_yuan(base),
+            employer_amount=fen_to_yuan(employer),
+            personal_amount=fen_to_yuan(personal),
+        )
         for first, last, (base, employer, personal) in runs
         for month in range(first, last + 1)
     ]
@@ -76,7 +91,7 @@ def contributions_of(runs: Sequence[MonthlyRun]) -> list[Contribution]:
 
 def deposits_of(runs: Sequence[MonthlyRun]) -> list[Deposit]:
     return [
-        Deposit(month=month_text(month), employer_amount=employer, personal_amount=personal)
+        Deposit(month=month_text(month), employer_amount=fen_to_yuan(employer), personal_amount=fen_to_yuan(personal))
         for first, last, (employer, personal) in runs
         for month in range(first, last + 1)
     ]
@@ -88,7 +103,7 @@ class CompactRecords:
 
     ``records`` holds everything else, its ``contributions`` and ``deposits`` lists empty. Generated
     residents pay the same amounts all year, so sixty months are five or six runs: seeding builds no
-    object per month before writing the rows.
+    object per month.
     """
 
     records: PersonRecords
@@ -100,12 +115,12 @@ class CompactRecords:
         """From full canonical records: a run per month, whatever the months are."""
         medical, fund = records.medical_insurance, records.provident_fund
         contributions = tuple(
-            MonthlyRun(m, m, (c.base, c.employer_amount, c.personal_amount))
+            (m, m, (yuan_to_fen(c.base), yuan_to_fen(c.employer_amount), yuan_to_fen(c.personal_amount)))
             for c in (medical.contributions if medical is not None else [])
             for m in [month_index_of(c.month)]
         )
         deposits = tuple(
-            MonthlyRun(m, m, (d.employer_amount, d.personal_amount))
+            (m, m, (yuan_to_fen(d.employer_amount), yuan_to_fen(d.personal_amount)))
             for d in (fund.deposits if fund is not None else [])
             for m in [month_index_of(d.month)]
         )
@@ -135,54 +150,101 @@ class CompactRecords:
         )
 
 
-@dataclass(frozen=True)
-class MonthlyTable:
-    """How a dialect's table of monthly rows is laid out: person or account key, month, amounts."""
+class PeriodTable:
+    """A dialect's table of periods (缴费起止年月): one row per run of consecutive months with equal amounts.
 
-    key_column: str
-    month_column: str
-    month_format: str
-    """``strftime`` format of the local month, e.g. ``%Y%m``."""
-    amount_columns: tuple[str, ...]
+    Its columns, in this order: the person or account key, the first and the last month of the period (both
+    included) in the local ``month_format`` (e.g. ``%Y%m``), then the amounts, in the dialect's own unit:
+    ``local_amount`` turns whole 分 into it. Its primary key is the key and the first month, so one person's
+    periods are one index range.
+    """
 
-    def month_label(self, month: int) -> str:
-        return date(month // 12, month % 12 + 1, 1).strftime(self.month_format)
+    def __init__(self, table: Table, month_format: str, local_amount: Callable[[int], Any]) -> None:
+        self.table = table
+        self.key_column, self.first_column, self.last_column, *amount_columns = table.columns.keys()
+        self.amount_columns = tuple(amount_columns)
+        primary_key = [column.name for column in table.primary_key.columns]
+        if primary_key != [self.key_column, self.first_column]:
+            raise ValueError(f"{table.name}: the primary key must be ({self.key_column}, {self.first_column})")
+        self.month_format = month_format
+        self._local_amount = local_amount
+        self._labels = _MonthLabels(month_format)
+
+    def label(self, month: int) -> str:
+        """A month index in the local month format."""
+        return self._labels[month]
+
+    def rows(self, key: str, runs: Iterable[MonthlyRun]) -> list[tuple[Any, ...]]:
+        """The rows of one person's or account's history, one per period, as tuples in the columns' order."""
+        local, labels = self._local_amount, self._labels
+        return [(key, labels[first], labels[last], *map(local, amounts)) for first, last, amounts in periods(runs)]
+
+    def months(self, rows: Iterable[Sequence[Any]]) -> Iterator[tuple[Any, ...]]:
+        """(month, *amounts) of every month of ``rows`` read as (first month, last month, *amounts), oldest first
+        when the rows are: the history as one row per month would hold it."""
+        for first, last, *amounts in rows:
+            for month in _months_between(first, last, self.month_format):
+                yield (month, *amounts)
 
 
-@dataclass(frozen=True, slots=True)
-class MonthlyRows:
-    """One person's rows of a monthly table, as runs whose amounts are already in the local form."""
+class _MonthLabels(dict[int, str]):
+    """Local month labels by month index, each formatted once (a few hundred months in all)."""
 
-    table: MonthlyTable
-    key: str
-    runs: tuple[MonthlyRun, ...]
+    def __init__(self, month_format: str) -> None:
+        super().__init__()
+        self.month_format = month_format
 
-    def as_dicts(self) -> list[dict[str, Any]]:
-        t = self.table
-        return [
-            {
-                t.key_column: self.key,
-                t.month_column: t.month_label(month),
-                **dict(zip(t.amount_columns, amounts, strict=True)),
-            }
-            for first, last, amounts in self.runs
-            for month in range(first, last + 1)
-        ]
+    def __missing__(self, month: int) -> str:
+        label = self[month] = date(month // 12, month % 12 + 1, 1).strftime(self.month_format)
+        return label
+
+
+@lru_cache(maxsize=4096)
+def _months_between(first: str, last: str, month_format: str) -> tuple[str, ...]:
+    """Every local month label from ``first`` to ``last``: histories repeat the same few hundred periods."""
+    start, end = (datetime.strptime(label, month_format) for label in (first, last))
+    return tuple(
+        date(month // 12, month % 12 + 1, 1).strftime(month_format)
+        for month in range(start.year * 12 + start.month - 1, end.year * 12 + end.month)
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class LocalRows:
-    """One person's local rows: per table, in insertion order (parents first); monthly tables as runs.
+    """Local rows, per table, parents first; tables without rows are left out.
 
-    Tables the person has no rows in are left out.
+    ``rows`` holds dicts of column values. ``periods`` holds the rows of :class:`PeriodTable` tables as tuples in
+    their columns' order: they are most of a person's rows, and making them dicts would cost more than everything
+    else the dialect does. One person's rows (``persons`` 1), or several persons' joined for one write.
     """
 
     rows: dict[str, list[dict[str, Any]]]
-    monthly: dict[str, MonthlyRows]
+    periods: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    persons: int = 1
 
-    def as_dicts(self) -> dict[str, list[dict[str, Any]]]:
-        expanded = {**self.rows, **{name: monthly.as_dicts() for name, monthly in self.monthly.items()}}
-        return {name: rows for name, rows in expanded.items() if rows}
+    @classmethod
+    def joined(cls, parts: Iterable[LocalRows]) -> LocalRows:
+        rows: dict[str, list[dict[str, Any]]] = {}
+        period_rows: dict[str, list[tuple[Any, ...]]] = {}
+        persons = 0
+        for part in parts:
+            persons += part.persons
+            for name, table_rows in part.rows.items():
+                rows.setdefault(name, []).extend(table_rows)
+            for name, tuples in part.periods.items():
+                period_rows.setdefault(name, []).extend(tuples)
+        return cls(rows, period_rows, persons)
+
+    def as_dicts(self, metadata: MetaData) -> dict[str, list[dict[str, Any]]]:
+        """Every row as a dict of column values, per table of ``metadata`` (the dialect's), parents first."""
+        tables: dict[str, list[dict[str, Any]]] = {}
+        for table in metadata.sorted_tables:
+            if table.name in self.rows:
+                tables[table.name] = self.rows[table.name]
+            elif table.name in self.periods:
+                columns = table.columns.keys()
+                tables[table.name] = [dict(zip(columns, row, strict=True)) for row in self.periods[table.name]]
+        return tables
 
 
 # --- dialects ----------------------------------------------------------------------------------------------
@@ -195,7 +257,7 @@ class Dialect(Protocol):
     metadata: MetaData
 
     def local_rows(self, records: CompactRecords) -> LocalRows:
-        """The rows ``records`` take in the dialect's tables, monthly tables as runs (used to seed a city)."""
+        """The rows ``records`` take in the dialect's tables (what seeding writes)."""
         ...
 
     def to_local_rows(self, records: PersonRecords) -> dict[str, list[dict[str, Any]]]:

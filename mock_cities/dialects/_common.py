@@ -185,6 +185,13 @@ def _fen(value: int) -> Decimal:
     return fen_to_yuan(value)
 
 
+@lru_cache(maxsize=8192)
+def local_day(day: date, fmt: str) -> str:
+    """A date in a local format (``day.strftime(fmt)``), made once: enrolments and accounts open on the first of a
+    month, so residents share a few hundred dates."""
+    return day.strftime(fmt)
+
+
 def local_month(month: str, fmt: str) -> str:
     """The canonical ``YYYY-MM`` in a local month format."""
     return date(int(month[:4]), int(month[5:7]), 1).strftime(fmt)

@@ -2,28 +2,29 @@
 
 Everything is text, as in the old system's VARCHAR columns: dates ``YYYY/MM/DD``, months ``YYYY/MM``,
 yuan as decimal strings (``"3821.50"``), counts as digit strings, Chinese code values (``"职工"``, ``"男"``)
-and zero-padded status codes (``"01"`` 正常). The person's fields sit flat in ``data``.
+and zero-padded status codes (``"01"`` 正常). The person's fields sit flat in ``data``. 缴费 and 缴存 records are
+kept by 期间 (起始年月 ``qsny`` … 终止年月 ``zzny``): one row per period of equal amounts, listed month by month.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any, ClassVar
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import registry
 from sqlmodel import Field, Session, SQLModel
 
-from mock_cities.dialects import (
-    CompactRecords,
-    LocalDocument,
-    LocalRows,
-    MonthlyRows,
-    MonthlyRun,
-    MonthlyTable,
-    converted,
+from mock_cities.dialects import CompactRecords, LocalDocument, LocalRows, PeriodTable
+from mock_cities.dialects._common import (
+    Assemble,
+    Fields,
+    invert,
+    local_day,
+    local_person_no,
+    mapped,
+    rows_of,
+    yuan_text,
 )
-from mock_cities.dialects._common import Assemble, Fields, invert, local_person_no, mapped, rows_of, yuan_text
 from schemas.cities import CityRef
 from schemas.medical_insurance import (
     Contribution,
@@ -90,12 +91,14 @@ class Ybcb(_Base, table=True):
     dwmc: str | None = Field(default=None, max_length=200)
 
 
-class Ybjf(_Base, table=True):
-    """医保缴费记录."""
+class Ybjfqj(_Base, table=True):
+    """医保缴费期间: one row per period of equal amounts, 起始年月 ``qsny`` to 终止年月 ``zzny``."""
 
-    __tablename__: ClassVar[str] = "t_ybjf"
+    __tablename__: ClassVar[str] = "t_ybjfqj"
+    __table_args__ = {"sqlite_with_rowid": False}  # small rows read by key: the primary key holds them
     grbh: str = Field(primary_key=True, max_length=30, foreign_key="t_grxx.grbh")
-    ny: str = Field(primary_key=True, max_length=7)
+    qsny: str = Field(primary_key=True, max_length=7)
+    zzny: str = Field(max_length=7)
     jfjs: str = Field(max_length=16)
     dwjf: str = Field(max_length=16)
     grjf: str = Field(max_length=16)
@@ -117,12 +120,14 @@ class Gjjzh(_Base, table=True):
     dkye: str = Field(default="0.00", max_length=16)  # 贷款余额
 
 
-class Gjjjc(_Base, table=True):
-    """公积金缴存记录."""
+class Gjjjcqj(_Base, table=True):
+    """公积金缴存期间: one row per period of equal deposits, ``qsny`` to ``zzny``."""
 
-    __tablename__: ClassVar[str] = "t_gjjjc"
+    __tablename__: ClassVar[str] = "t_gjjjcqj"
+    __table_args__ = {"sqlite_with_rowid": False}
     zh: str = Field(primary_key=True, max_length=30, foreign_key="t_gjjzh.zh")
-    ny: str = Field(primary_key=True, max_length=7)
+    qsny: str = Field(primary_key=True, max_length=7)
+    zzny: str = Field(max_length=7)
     dwjc: str = Field(max_length=16)
     grjc: str = Field(max_length=16)
 
@@ -172,25 +177,26 @@ _CBZT_CODE = invert(_CBZT)
 _ZHZT_CODE = invert(_ZHZT)
 _DJ_CODE = invert(_DJ)
 _ZCDJ_CODE = invert(_ZCDJ)
-_YBJF_MONTHS = MonthlyTable("grbh", "ny", _NY, ("jfjs", "dwjf", "grjf"))
-_GJJJC_MONTHS = MonthlyTable("zh", "ny", _NY, ("dwjc", "grjc"))
 
 
-# Residents of a city pay the same few thousand distinct amounts: each is converted once.
-_yuan_text_cached = lru_cache(maxsize=1 << 14)(yuan_text)
+def _yuan_text(fen: int) -> str:
+    """分 as the yuan text the VARCHAR columns hold: ``yuan_text`` of the amount, written from the integer (most
+    amounts of a history are met once, so neither a Decimal nor a cache would pay)."""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{'-' if fen < 0 else ''}{whole}.{cents:02d}"
 
 
-def _in_text(runs: tuple[MonthlyRun, ...]) -> tuple[MonthlyRun, ...]:
-    return converted(runs, _yuan_text_cached)
+_YBJF_PERIODS = PeriodTable(metadata.tables[Ybjfqj.__tablename__], _NY, _yuan_text)
+_GJJJC_PERIODS = PeriodTable(metadata.tables[Gjjjcqj.__tablename__], _NY, _yuan_text)
 
 
 # The read side selects rows with SQLAlchemy Core (no ORM objects): the person with their 医保 enrolment and
 # 公积金 account in one query on the unique 身份证号 index, then one query per record table on its primary key.
 _GRXX = metadata.tables[Grxx.__tablename__]
 _YBCB = metadata.tables[Ybcb.__tablename__]
-_YBJF = metadata.tables[Ybjf.__tablename__]
+_YBJF = _YBJF_PERIODS.table
 _GJJZH = metadata.tables[Gjjzh.__tablename__]
-_GJJJC = metadata.tables[Gjjjc.__tablename__]
+_GJJJC = _GJJJC_PERIODS.table
 _JNZS = metadata.tables[Jnzs.__tablename__]
 _ZCXX = metadata.tables[Zcxx.__tablename__]
 _JXJY = metadata.tables[Jxjy.__tablename__]
@@ -220,8 +226,8 @@ _GR = (
     .select_from(_GRXX.outerjoin(_YBCB, _YBCB.c.grbh == _GRXX.c.grbh).outerjoin(_GJJZH, _GJJZH.c.grbh == _GRXX.c.grbh))
     .where(_GRXX.c.sfzh == bindparam("sfzh"))
 )
-_JFJL = rows_of(_YBJF, "ny", "jfjs", "dwjf", "grjf", key="grbh", order="ny")
-_JCJL = rows_of(_GJJJC, "ny", "dwjc", "grjc", key="zh", order="ny")
+_JFJL = rows_of(_YBJF, "qsny", "zzny", "jfjs", "dwjf", "grjf", key="grbh", order="qsny")
+_JCJL = rows_of(_GJJJC, "qsny", "zzny", "dwjc", "grjc", key="zh", order="qsny")
 _ZSXX = rows_of(_JNZS, "zsbh", "zymc", "dj", "fzrq", "fzjg", key="grbh", order="xh")
 _ZCXX_ROWS = rows_of(_ZCXX, "zsbh", "xl", "zcmc", "zcdj", "qdrq", key="grbh", order="xh")
 _JXJY_ROWS = rows_of(_JXJY, "nd", "xs", "yqxs", key="grbh", order="nd")
@@ -234,7 +240,7 @@ class LegacyEnvelope:
     metadata = metadata
 
     def local_rows(self, records: CompactRecords) -> LocalRows:
-        """Rows per table, parents first; the monthly tables as runs."""
+        """Rows per table, parents first; the histories as periods."""
         canonical = records.records
         grbh = local_person_no(canonical)
         person = canonical.person
@@ -243,7 +249,7 @@ class LegacyEnvelope:
                 {"grbh": grbh, "sfzh": person.id_number, "xm": person.name, "xb": _XB_CODE[person.gender]}
             ]
         }
-        monthly: dict[str, MonthlyRows] = {}
+        periods: dict[str, list[tuple[Any, ...]]] = {}
         if (medical := canonical.medical_insurance) is not None:
             e = medical.enrolment
             rows[Ybcb.__tablename__] = [
@@ -251,13 +257,13 @@ class LegacyEnvelope:
                     "grbh": grbh,
                     "xzlx": _XZLX_CODE[e.insurance_type],
                     "cbzt": _CBZT_CODE[e.status],
-                    "cbrq": e.since.strftime(_RQ),
+                    "cbrq": local_day(e.since, _RQ),
                     "jfys": str(e.contribution_months),
                     "zhye": yuan_text(e.account_balance),
                     "dwmc": e.employer,
                 }
             ]
-            monthly[Ybjf.__tablename__] = MonthlyRows(_YBJF_MONTHS, grbh, _in_text(records.contributions))
+            periods[Ybjfqj.__tablename__] = _YBJF_PERIODS.rows(grbh, records.contributions)
         if (fund := canonical.provident_fund) is not None:
             a = fund.account
             rows[Gjjzh.__tablename__] = [
@@ -266,7 +272,7 @@ class LegacyEnvelope:
                     "grbh": grbh,
                     "zhzt": _ZHZT_CODE[a.status],
                     "dwmc": a.employer,
-                    "khrq": a.opened_on.strftime(_RQ),
+                    "khrq": local_day(a.opened_on, _RQ),
                     "jcjs": yuan_text(a.deposit_base),
                     "yjce": yuan_text(a.monthly_deposit),
                     "zhye": yuan_text(a.balance),
@@ -274,7 +280,7 @@ class LegacyEnvelope:
                     "dkye": yuan_text(a.outstanding_loan),
                 }
             ]
-            monthly[Gjjjc.__tablename__] = MonthlyRows(_GJJJC_MONTHS, a.account_no, _in_text(records.deposits))
+            periods[Gjjjcqj.__tablename__] = _GJJJC_PERIODS.rows(a.account_no, records.deposits)
         talent = canonical.talent
         rows[Jnzs.__tablename__] = [
             {
@@ -283,7 +289,7 @@ class LegacyEnvelope:
                 "zsbh": s.certificate_no,
                 "zymc": s.occupation,
                 "dj": _DJ_CODE[s.level],
-                "fzrq": s.issued_on.strftime(_RQ),
+                "fzrq": local_day(s.issued_on, _RQ),
                 "fzjg": s.issuer,
             }
             for i, s in enumerate(talent.skill_certificates)
@@ -296,7 +302,7 @@ class LegacyEnvelope:
                 "xl": t.series,
                 "zcmc": t.title,
                 "zcdj": _ZCDJ_CODE[t.grade],
-                "qdrq": t.awarded_on.strftime(_RQ),
+                "qdrq": local_day(t.awarded_on, _RQ),
             }
             for i, t in enumerate(talent.titles)
         ]
@@ -304,11 +310,14 @@ class LegacyEnvelope:
             {"grbh": grbh, "nd": str(y.year), "xs": str(y.hours), "yqxs": str(y.required_hours)}
             for y in talent.continuing_education
         ]
-        return LocalRows({table: table_rows for table, table_rows in rows.items() if table_rows}, monthly)
+        return LocalRows(
+            {table: table_rows for table, table_rows in rows.items() if table_rows},
+            {table: table_rows for table, table_rows in periods.items() if table_rows},
+        )
 
     def to_local_rows(self, records: PersonRecords) -> dict[str, list[dict[str, Any]]]:
         """Rows per table, parents first; tables the person has no rows in are left out."""
-        return self.local_rows(CompactRecords.of(records)).as_dicts()
+        return self.local_rows(CompactRecords.of(records)).as_dicts(metadata)
 
     def read_document(self, session: Session, *, id_number: str) -> LocalDocument | None:
         """The 个人综合信息查询 answer of 湘潭's legacy system."""
@@ -337,7 +346,10 @@ class LegacyEnvelope:
                 "jfys": gr.jfys,
                 "zhye": gr.cb_zhye,
                 "dwmc": gr.cb_dwmc,
-                "jfjl": [{"ny": ny, "jfjs": jfjs, "dwjf": dwjf, "grjf": grjf} for ny, jfjs, dwjf, grjf in jf],
+                "jfjl": [
+                    {"ny": ny, "jfjs": jfjs, "dwjf": dwjf, "grjf": grjf}
+                    for ny, jfjs, dwjf, grjf in _YBJF_PERIODS.months(jf)
+                ],
             },
             "gjjxx": None
             if gr.zh is None
@@ -351,7 +363,7 @@ class LegacyEnvelope:
                 "zhye": gr.zh_zhye,
                 "jcys": gr.jcys,
                 "dkye": gr.dkye,
-                "jcjl": [{"ny": ny, "dwjc": dwjc, "grjc": grjc} for ny, dwjc, grjc in jc],
+                "jcjl": [{"ny": ny, "dwjc": dwjc, "grjc": grjc} for ny, dwjc, grjc in _GJJJC_PERIODS.months(jc)],
             },
             "zsxx": [
                 {"zsbh": zsbh, "zymc": zymc, "dj": dj, "fzrq": fzrq, "fzjg": fzjg} for zsbh, zymc, dj, fzrq, fzjg in zs

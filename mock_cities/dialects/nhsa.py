@@ -3,28 +3,20 @@
 Envelope ``{"infcode": 0, "err_msg": null, "output": {...}}``; abbreviated snake_case names (``psn_no``,
 ``certno``, ``insutype``); amounts in integer 分 (fen); dates ``YYYYMMDD`` and months ``YYYYMM``; numeric
 code tables. Like the platform's 1101 query, enrolments come as a list (``insuinfo``) — here of at most one.
-Its provident-fund and talent systems follow the same conventions.
+Its provident-fund and talent systems follow the same conventions. Contributions and deposits are kept by
+费款所属期 (``accrym_begn`` … ``accrym_end``): one row per period of equal amounts, listed month by month.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any, ClassVar
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import registry
 from sqlmodel import Field, Session, SQLModel
 
-from mock_cities.dialects import (
-    CompactRecords,
-    LocalDocument,
-    LocalRows,
-    MonthlyRows,
-    MonthlyRun,
-    MonthlyTable,
-    converted,
-)
-from mock_cities.dialects._common import Assemble, Fields, invert, local_person_no, mapped, rows_of
+from mock_cities.dialects import CompactRecords, LocalDocument, LocalRows, PeriodTable
+from mock_cities.dialects._common import Assemble, Fields, invert, local_day, local_person_no, mapped, rows_of
 from schemas.cities import CityRef
 from schemas.medical_insurance import (
     Contribution,
@@ -98,12 +90,14 @@ class PsnInsuD(_Base, table=True):
     emp_name: str | None = Field(default=None, max_length=200)
 
 
-class PsnClctD(_Base, table=True):
-    """缴费明细, one row per month."""
+class PsnClctPrdD(_Base, table=True):
+    """缴费期间明细: one row per 费款所属期 of equal amounts, ``accrym_begn`` to ``accrym_end`` (both included)."""
 
-    __tablename__: ClassVar[str] = "psn_clct_d"
+    __tablename__: ClassVar[str] = "psn_clct_prd_d"
+    __table_args__ = {"sqlite_with_rowid": False}  # small rows read by key: the primary key holds them
     psn_no: str = Field(primary_key=True, max_length=30, foreign_key="psn_info.psn_no")
-    ym: str = Field(primary_key=True, max_length=6)
+    accrym_begn: str = Field(primary_key=True, max_length=6)
+    accrym_end: str = Field(max_length=6)
     clct_base: int
     emp_clct_amt: int
     psn_clct_amt: int
@@ -125,12 +119,14 @@ class HfAcct(_Base, table=True):
     loan_balc: int = 0
 
 
-class HfDpstD(_Base, table=True):
-    """公积金缴存明细, one row per month."""
+class HfDpstPrdD(_Base, table=True):
+    """公积金缴存期间明细: one row per period of equal deposits, ``accrym_begn`` to ``accrym_end``."""
 
-    __tablename__: ClassVar[str] = "hf_dpst_d"
+    __tablename__: ClassVar[str] = "hf_dpst_prd_d"
+    __table_args__ = {"sqlite_with_rowid": False}
     hf_acct_no: str = Field(primary_key=True, max_length=30, foreign_key="hf_acct.hf_acct_no")
-    ym: str = Field(primary_key=True, max_length=6)
+    accrym_begn: str = Field(primary_key=True, max_length=6)
+    accrym_end: str = Field(max_length=6)
     emp_dpst_amt: int
     psn_dpst_amt: int
 
@@ -180,25 +176,18 @@ _PSN_INSU_STAS_CODE = invert(_PSN_INSU_STAS)
 _ACCT_STAS_CODE = invert(_ACCT_STAS)
 _SKL_LV_CODE = invert(_SKL_LV)
 _TITL_LV_CODE = invert(_TITL_LV)
-_CLCT_MONTHS = MonthlyTable("psn_no", "ym", _YM, ("clct_base", "emp_clct_amt", "psn_clct_amt"))
-_DPST_MONTHS = MonthlyTable("hf_acct_no", "ym", _YM, ("emp_dpst_amt", "psn_dpst_amt"))
-
-
-# Residents of a city pay the same few thousand distinct amounts: each is converted once.
-_yuan_to_fen_cached = lru_cache(maxsize=1 << 14)(yuan_to_fen)
-
-
-def _in_fen(runs: tuple[MonthlyRun, ...]) -> tuple[MonthlyRun, ...]:
-    return converted(runs, _yuan_to_fen_cached)
+# Amounts are kept in fen, the unit of the runs: nothing to convert.
+_CLCT_PERIODS = PeriodTable(metadata.tables[PsnClctPrdD.__tablename__], _YM, int)
+_DPST_PERIODS = PeriodTable(metadata.tables[HfDpstPrdD.__tablename__], _YM, int)
 
 
 # The read side selects rows with SQLAlchemy Core (no ORM objects): the person with their enrolment and fund
 # account in one query on the unique certno index, then one query per detail table on its primary key.
 _PSN_INFO = metadata.tables[PsnInfo.__tablename__]
 _PSN_INSU = metadata.tables[PsnInsuD.__tablename__]
-_PSN_CLCT = metadata.tables[PsnClctD.__tablename__]
+_PSN_CLCT = _CLCT_PERIODS.table
 _HF_ACCT = metadata.tables[HfAcct.__tablename__]
-_HF_DPST = metadata.tables[HfDpstD.__tablename__]
+_HF_DPST = _DPST_PERIODS.table
 _SKL_CERT = metadata.tables[SklCertD.__tablename__]
 _TITL = metadata.tables[TitlD.__tablename__]
 _CEDU_HRS = metadata.tables[CeduHrsD.__tablename__]
@@ -233,8 +222,19 @@ _BASEINFO = (
     )
     .where(_PSN_INFO.c.certno == bindparam("certno"))
 )
-_CLCTINFO = rows_of(_PSN_CLCT, "ym", "clct_base", "emp_clct_amt", "psn_clct_amt", key="psn_no", order="ym")
-_DPSTINFO = rows_of(_HF_DPST, "ym", "emp_dpst_amt", "psn_dpst_amt", key="hf_acct_no", order="ym")
+_CLCTINFO = rows_of(
+    _PSN_CLCT,
+    "accrym_begn",
+    "accrym_end",
+    "clct_base",
+    "emp_clct_amt",
+    "psn_clct_amt",
+    key="psn_no",
+    order="accrym_begn",
+)
+_DPSTINFO = rows_of(
+    _HF_DPST, "accrym_begn", "accrym_end", "emp_dpst_amt", "psn_dpst_amt", key="hf_acct_no", order="accrym_begn"
+)
 _SKLCERTINFO = rows_of(
     _SKL_CERT, "cert_no", "ocp_name", "skl_lv", "issu_date", "issu_org", key="psn_no", order="seq_no"
 )
@@ -249,7 +249,7 @@ class Nhsa:
     metadata = metadata
 
     def local_rows(self, records: CompactRecords) -> LocalRows:
-        """Rows per table, parents first; the monthly tables as runs."""
+        """Rows per table, parents first; the histories as periods."""
         canonical = records.records
         psn_no = local_person_no(canonical)
         person = canonical.person
@@ -264,7 +264,7 @@ class Nhsa:
                 }
             ]
         }
-        monthly: dict[str, MonthlyRows] = {}
+        periods: dict[str, list[tuple[Any, ...]]] = {}
         if (medical := canonical.medical_insurance) is not None:
             e = medical.enrolment
             rows[PsnInsuD.__tablename__] = [
@@ -272,13 +272,13 @@ class Nhsa:
                     "psn_no": psn_no,
                     "insutype": _INSUTYPE_CODE[e.insurance_type],
                     "psn_insu_stas": _PSN_INSU_STAS_CODE[e.status],
-                    "begndate": e.since.strftime(_DATE),
+                    "begndate": local_day(e.since, _DATE),
                     "crt_pay_mons": e.contribution_months,
                     "balc": yuan_to_fen(e.account_balance),
                     "emp_name": e.employer,
                 }
             ]
-            monthly[PsnClctD.__tablename__] = MonthlyRows(_CLCT_MONTHS, psn_no, _in_fen(records.contributions))
+            periods[PsnClctPrdD.__tablename__] = _CLCT_PERIODS.rows(psn_no, records.contributions)
         if (fund := canonical.provident_fund) is not None:
             a = fund.account
             rows[HfAcct.__tablename__] = [
@@ -287,7 +287,7 @@ class Nhsa:
                     "psn_no": psn_no,
                     "acct_stas": _ACCT_STAS_CODE[a.status],
                     "emp_name": a.employer,
-                    "opn_date": a.opened_on.strftime(_DATE),
+                    "opn_date": local_day(a.opened_on, _DATE),
                     "dpst_base": yuan_to_fen(a.deposit_base),
                     "mon_dpst_amt": yuan_to_fen(a.monthly_deposit),
                     "balc": yuan_to_fen(a.balance),
@@ -295,7 +295,7 @@ class Nhsa:
                     "loan_balc": yuan_to_fen(a.outstanding_loan),
                 }
             ]
-            monthly[HfDpstD.__tablename__] = MonthlyRows(_DPST_MONTHS, a.account_no, _in_fen(records.deposits))
+            periods[HfDpstPrdD.__tablename__] = _DPST_PERIODS.rows(a.account_no, records.deposits)
         talent = canonical.talent
         rows[SklCertD.__tablename__] = [
             {
@@ -304,7 +304,7 @@ class Nhsa:
                 "cert_no": s.certificate_no,
                 "ocp_name": s.occupation,
                 "skl_lv": _SKL_LV_CODE[s.level],
-                "issu_date": s.issued_on.strftime(_DATE),
+                "issu_date": local_day(s.issued_on, _DATE),
                 "issu_org": s.issuer,
             }
             for i, s in enumerate(talent.skill_certificates)
@@ -317,7 +317,7 @@ class Nhsa:
                 "titl_ser": t.series,
                 "titl_name": t.title,
                 "titl_lv": _TITL_LV_CODE[t.grade],
-                "awrd_date": t.awarded_on.strftime(_DATE),
+                "awrd_date": local_day(t.awarded_on, _DATE),
             }
             for i, t in enumerate(talent.titles)
         ]
@@ -325,11 +325,14 @@ class Nhsa:
             {"psn_no": psn_no, "year": y.year, "crdt_hrs": y.hours, "req_hrs": y.required_hours}
             for y in talent.continuing_education
         ]
-        return LocalRows({table: table_rows for table, table_rows in rows.items() if table_rows}, monthly)
+        return LocalRows(
+            {table: table_rows for table, table_rows in rows.items() if table_rows},
+            {table: table_rows for table, table_rows in periods.items() if table_rows},
+        )
 
     def to_local_rows(self, records: PersonRecords) -> dict[str, list[dict[str, Any]]]:
         """Rows per table, parents first; tables the person has no rows in are left out."""
-        return self.local_rows(CompactRecords.of(records)).as_dicts()
+        return self.local_rows(CompactRecords.of(records)).as_dicts(metadata)
 
     def read_document(self, session: Session, *, id_number: str) -> LocalDocument | None:
         """The 人员信息获取 answer, extended with this city's 公积金 and 人才 sections."""
@@ -366,7 +369,7 @@ class Nhsa:
             ],
             "clctinfo": [
                 {"ym": ym, "clct_base": clct_base, "emp_clct_amt": emp_clct_amt, "psn_clct_amt": psn_clct_amt}
-                for ym, clct_base, emp_clct_amt, psn_clct_amt in clct
+                for ym, clct_base, emp_clct_amt, psn_clct_amt in _CLCT_PERIODS.months(clct)
             ],
             "hfinfo": []
             if psn.hf_acct_no is None
@@ -385,7 +388,7 @@ class Nhsa:
             ],
             "dpstinfo": [
                 {"ym": ym, "emp_dpst_amt": emp_dpst_amt, "psn_dpst_amt": psn_dpst_amt}
-                for ym, emp_dpst_amt, psn_dpst_amt in dpst
+                for ym, emp_dpst_amt, psn_dpst_amt in _DPST_PERIODS.months(dpst)
             ],
             "sklcertinfo": [
                 {

@@ -1,19 +1,22 @@
 """长沙's modern REST dialect: camelCase keys, ISO-8601 dates, yuan as decimal strings, English UPPER enums.
 
 Its database is modern too: snake_case columns, real DATE and NUMERIC types; the API renders camelCase.
+Contributions and deposits are kept as periods (``period_start`` … ``period_end``, ``YYYY-MM``) of equal
+amounts; the API lists them month by month.
 """
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import registry
 from sqlmodel import Field, Session, SQLModel
 
-from mock_cities.dialects import CompactRecords, LocalDocument, LocalRows, MonthlyRows, MonthlyTable
+from mock_cities.dialects import CompactRecords, LocalDocument, LocalRows, PeriodTable
 from mock_cities.dialects._common import (
     Assemble,
     Fields,
@@ -31,6 +34,7 @@ from schemas.medical_insurance import (
     InsuranceType,
     MedicalInsuranceRecord,
 )
+from schemas.money import fen_to_yuan
 from schemas.provident_fund import Deposit, FundAccount, FundAccountStatus, ProvidentFundRecord
 from schemas.records import Gender, Person, PersonRecords
 from schemas.talent import (
@@ -94,10 +98,14 @@ class EnrolmentRow(_Base, table=True):
     employer_name: str | None = Field(default=None, max_length=128)
 
 
-class ContributionRow(_Base, table=True):
-    __tablename__: ClassVar[str] = "medical_contribution"
+class ContributionPeriodRow(_Base, table=True):
+    """Months of equal contributions, ``period_start`` to ``period_end`` (both included)."""
+
+    __tablename__: ClassVar[str] = "medical_contribution_period"
+    __table_args__ = {"sqlite_with_rowid": False}  # small rows read by key: the primary key holds them
     person_id: str = Field(primary_key=True, max_length=32, foreign_key="person.person_id")
-    period: str = Field(primary_key=True, max_length=7)
+    period_start: str = Field(primary_key=True, max_length=7)
+    period_end: str = Field(max_length=7)
     base_amount: Decimal = Field(max_digits=14, decimal_places=2)
     employer_amount: Decimal = Field(max_digits=14, decimal_places=2)
     personal_amount: Decimal = Field(max_digits=14, decimal_places=2)
@@ -117,10 +125,14 @@ class FundAccountRow(_Base, table=True):
     loan_balance: Decimal = Field(default=Decimal(0), max_digits=14, decimal_places=2)
 
 
-class DepositRow(_Base, table=True):
-    __tablename__: ClassVar[str] = "housing_fund_deposit"
+class DepositPeriodRow(_Base, table=True):
+    """Months of equal deposits, ``period_start`` to ``period_end`` (both included)."""
+
+    __tablename__: ClassVar[str] = "housing_fund_deposit_period"
+    __table_args__ = {"sqlite_with_rowid": False}
     account_number: str = Field(primary_key=True, max_length=32, foreign_key="housing_fund_account.account_number")
-    period: str = Field(primary_key=True, max_length=7)
+    period_start: str = Field(primary_key=True, max_length=7)
+    period_end: str = Field(max_length=7)
     employer_amount: Decimal = Field(max_digits=14, decimal_places=2)
     personal_amount: Decimal = Field(max_digits=14, decimal_places=2)
 
@@ -164,18 +176,18 @@ _ENROLMENT_STATUS_CODE = invert(_ENROLMENT_STATUS)
 _FUND_STATUS_CODE = invert(_FUND_STATUS)
 _SKILL_LEVEL_CODE = invert(_SKILL_LEVEL)
 _TITLE_GRADE_CODE = invert(_TITLE_GRADE)
-_CONTRIBUTION_MONTHS = MonthlyTable(
-    "person_id", "period", _PERIOD, ("base_amount", "employer_amount", "personal_amount")
-)
-_DEPOSIT_MONTHS = MonthlyTable("account_number", "period", _PERIOD, ("employer_amount", "personal_amount"))
+# Amounts stay Decimal yuan: NUMERIC columns. Residents pay the same few thousand amounts: each is made once.
+_yuan = lru_cache(maxsize=1 << 14)(fen_to_yuan)
+_CONTRIBUTION_PERIODS = PeriodTable(metadata.tables[ContributionPeriodRow.__tablename__], _PERIOD, _yuan)
+_DEPOSIT_PERIODS = PeriodTable(metadata.tables[DepositPeriodRow.__tablename__], _PERIOD, _yuan)
 
 # The read side selects rows with SQLAlchemy Core (no ORM objects): the person with their enrolment and fund
 # account in one query on the unique ID-number index, then one query per history table on its primary key.
 _PERSON = metadata.tables[PersonRow.__tablename__]
 _ENROLMENT = metadata.tables[EnrolmentRow.__tablename__]
-_CONTRIBUTION = metadata.tables[ContributionRow.__tablename__]
+_CONTRIBUTION = _CONTRIBUTION_PERIODS.table
 _ACCOUNT = metadata.tables[FundAccountRow.__tablename__]
-_DEPOSIT = metadata.tables[DepositRow.__tablename__]
+_DEPOSIT = _DEPOSIT_PERIODS.table
 _CERTIFICATE = metadata.tables[SkillCertificateRow.__tablename__]
 _TITLE = metadata.tables[TitleRow.__tablename__]
 _CE_HOURS = metadata.tables[CeHoursRow.__tablename__]
@@ -211,16 +223,24 @@ _HEAD = (
 )
 _CONTRIBUTIONS = rows_of(
     _CONTRIBUTION,
-    "period",
+    "period_start",
+    "period_end",
     "base_amount",
     "employer_amount",
     "personal_amount",
     key="person_id",
     param="pid",
-    order="period",
+    order="period_start",
 )
 _DEPOSITS = rows_of(
-    _DEPOSIT, "period", "employer_amount", "personal_amount", key="account_number", param="account", order="period"
+    _DEPOSIT,
+    "period_start",
+    "period_end",
+    "employer_amount",
+    "personal_amount",
+    key="account_number",
+    param="account",
+    order="period_start",
 )
 _CERTIFICATES = rows_of(
     _CERTIFICATE,
@@ -254,7 +274,7 @@ class RestCamel:
     metadata = metadata
 
     def local_rows(self, records: CompactRecords) -> LocalRows:
-        """Rows per table, parents first; the monthly tables as runs."""
+        """Rows per table, parents first; the histories as periods."""
         canonical = records.records
         pid = local_person_no(canonical)
         person = canonical.person
@@ -268,7 +288,7 @@ class RestCamel:
                 }
             ]
         }
-        monthly: dict[str, MonthlyRows] = {}
+        periods: dict[str, list[tuple[Any, ...]]] = {}
         if (medical := canonical.medical_insurance) is not None:
             e = medical.enrolment
             rows[EnrolmentRow.__tablename__] = [
@@ -282,8 +302,7 @@ class RestCamel:
                     "employer_name": e.employer,
                 }
             ]
-            # Amounts stay Decimal yuan: NUMERIC columns.
-            monthly[ContributionRow.__tablename__] = MonthlyRows(_CONTRIBUTION_MONTHS, pid, records.contributions)
+            periods[ContributionPeriodRow.__tablename__] = _CONTRIBUTION_PERIODS.rows(pid, records.contributions)
         if (fund := canonical.provident_fund) is not None:
             a = fund.account
             rows[FundAccountRow.__tablename__] = [
@@ -300,7 +319,7 @@ class RestCamel:
                     "loan_balance": a.outstanding_loan,
                 }
             ]
-            monthly[DepositRow.__tablename__] = MonthlyRows(_DEPOSIT_MONTHS, a.account_no, records.deposits)
+            periods[DepositPeriodRow.__tablename__] = _DEPOSIT_PERIODS.rows(a.account_no, records.deposits)
         talent = canonical.talent
         rows[SkillCertificateRow.__tablename__] = [
             {
@@ -330,11 +349,14 @@ class RestCamel:
             {"person_id": pid, "year": y.year, "hours": y.hours, "required_hours": y.required_hours}
             for y in talent.continuing_education
         ]
-        return LocalRows({table: table_rows for table, table_rows in rows.items() if table_rows}, monthly)
+        return LocalRows(
+            {table: table_rows for table, table_rows in rows.items() if table_rows},
+            {table: table_rows for table, table_rows in periods.items() if table_rows},
+        )
 
     def to_local_rows(self, records: PersonRecords) -> dict[str, list[dict[str, Any]]]:
         """Rows per table, parents first; tables the person has no rows in are left out."""
-        return self.local_rows(CompactRecords.of(records)).as_dicts()
+        return self.local_rows(CompactRecords.of(records)).as_dicts(metadata)
 
     def read_document(self, session: Session, *, id_number: str) -> LocalDocument | None:
         """``GET /api/v1/persons/{idNumber}/records`` as 长沙's own systems answer it."""
@@ -374,7 +396,7 @@ class RestCamel:
                         "employerAmount": stored_yuan_text(employer),
                         "personalAmount": stored_yuan_text(personal),
                     }
-                    for period, base, employer, personal in contributions
+                    for period, base, employer, personal in _CONTRIBUTION_PERIODS.months(contributions)
                 ],
             },
             "housingFund": None
@@ -397,7 +419,7 @@ class RestCamel:
                         "employerAmount": stored_yuan_text(employer),
                         "personalAmount": stored_yuan_text(personal),
                     }
-                    for period, employer, personal in deposits
+                    for period, employer, personal in _DEPOSIT_PERIODS.months(deposits)
                 ],
             },
             "talent": {

@@ -12,11 +12,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, insert, inspect
+from sqlalchemy import Engine, create_engine, insert, inspect, select
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel
 
-from mock_cities.dialects import Dialect, DialectError, dialect_names, get_dialect, legacy_envelope, nhsa, rest_camel
+from mock_cities.dialects import (
+    Dialect,
+    DialectError,
+    dialect_names,
+    get_dialect,
+    legacy_envelope,
+    nhsa,
+    periods,
+    rest_camel,
+)
+from mock_cities.dialects._common import yuan_text
+from mock_cities.profiles import builtin_profiles
+from mock_cities.service import update_person_records
 from schemas.cities import CityRef
 from schemas.medical_insurance import (
     Contribution,
@@ -25,6 +37,7 @@ from schemas.medical_insurance import (
     InsuranceType,
     MedicalInsuranceRecord,
 )
+from schemas.money import fen_to_yuan
 from schemas.provident_fund import Deposit, FundAccount, FundAccountStatus, ProvidentFundRecord
 from schemas.records import Gender, Person, PersonRecords
 from schemas.talent import (
@@ -34,6 +47,7 @@ from schemas.talent import (
     TalentRecord,
     TitleGrade,
 )
+from services.tables import metadata as city_tables
 
 PAYLOADS = Path(__file__).parent / "payloads"
 DIALECTS: dict[str, Dialect] = {
@@ -50,15 +64,24 @@ TABLES = {
     "rest_camel": {
         "person",
         "medical_enrolment",
-        "medical_contribution",
+        "medical_contribution_period",
         "housing_fund_account",
-        "housing_fund_deposit",
+        "housing_fund_deposit_period",
         "skill_certificate",
         "professional_title",
         "continuing_education",
     },
-    "nhsa": {"psn_info", "psn_insu_d", "psn_clct_d", "hf_acct", "hf_dpst_d", "skl_cert_d", "titl_d", "cedu_hrs_d"},
-    "legacy_envelope": {"t_grxx", "t_ybcb", "t_ybjf", "t_gjjzh", "t_gjjjc", "t_jnzs", "t_zcxx", "t_jxjy"},
+    "nhsa": {
+        "psn_info",
+        "psn_insu_d",
+        "psn_clct_prd_d",
+        "hf_acct",
+        "hf_dpst_prd_d",
+        "skl_cert_d",
+        "titl_d",
+        "cedu_hrs_d",
+    },
+    "legacy_envelope": {"t_grxx", "t_ybcb", "t_ybjfqj", "t_gjjzh", "t_gjjjcqj", "t_jnzs", "t_zcxx", "t_jxjy"},
 }
 PERSON_TABLES = {
     "rest_camel": ("person", "id_number"),
@@ -513,3 +536,132 @@ def test_a_payload_from_before_loans_were_reported_reads_as_no_loan(dialect: str
     records = module.DIALECT.to_canonical(payload, city=CITIES[dialect])
     assert records.provident_fund is not None
     assert records.provident_fund.account.outstanding_loan == Decimal("0.00")
+
+
+# (f) histories kept as periods of equal months
+
+
+def test_periods_join_runs_of_equal_consecutive_months() -> None:
+    months = [(m, m, (100, 8)) for m in range(24_000, 24_006)] + [(24_006, 24_006, (120, 8))]
+    months += [(24_008, 24_011, (120, 8)), (24_012, 24_023, (120, 8))]  # a gap, then a run cut at a year
+    assert periods(months) == [(24_000, 24_005, (100, 8)), (24_006, 24_006, (120, 8)), (24_008, 24_023, (120, 8))]
+    assert periods([]) == []
+
+
+def with_history(city: CityRef) -> PersonRecords:
+    """Fourteen contribution months in three periods (a raise, then a gap), and deposits in two."""
+    months = [f"2023-{m:02d}" for m in range(1, 13)] + ["2024-03", "2024-04"]
+    amounts = [("7000.00", "560.00", "140.00")] * 6 + [("7450.00", "596.00", "149.00")] * 8
+    records = employee(city)
+    assert records.medical_insurance is not None and records.provident_fund is not None
+    contributions = [
+        Contribution(
+            month=month, base=Decimal(base), employer_amount=Decimal(employer), personal_amount=Decimal(personal)
+        )
+        for month, (base, employer, personal) in zip(months, amounts, strict=True)
+    ]
+    deposits = [
+        Deposit(month=month, employer_amount=Decimal("745.00"), personal_amount=Decimal("745.00"))
+        for month in months[:12]
+    ] + [Deposit(month="2024-01", employer_amount=Decimal("800.00"), personal_amount=Decimal("745.00"))]
+    return records.model_copy(
+        update={
+            "medical_insurance": records.medical_insurance.model_copy(update={"contributions": contributions}),
+            "provident_fund": records.provident_fund.model_copy(update={"deposits": deposits}),
+        }
+    )
+
+
+def period_rows(engine: Engine, dialect: Dialect, history: str) -> list[tuple[Any, ...]]:
+    """(first month, last month) of every row of the dialect's contribution or deposit period table."""
+    table = next(t for t in dialect.metadata.sorted_tables if t.name == PERIOD_TABLES[dialect.name][history])
+    first, last = list(table.columns)[1:3]
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(select(first, last).order_by(first))]
+
+
+PERIOD_TABLES = {
+    "rest_camel": {"contributions": "medical_contribution_period", "deposits": "housing_fund_deposit_period"},
+    "nhsa": {"contributions": "psn_clct_prd_d", "deposits": "hf_dpst_prd_d"},
+    "legacy_envelope": {"contributions": "t_ybjfqj", "deposits": "t_gjjjcqj"},
+}
+LOCAL_MONTH = {"rest_camel": "%Y-%m", "nhsa": "%Y%m", "legacy_envelope": "%Y/%m"}
+
+
+def local(name: str, *months: str) -> tuple[str, ...]:
+    return tuple(date(int(m[:4]), int(m[5:]), 1).strftime(LOCAL_MONTH[name]) for m in months)
+
+
+@pytest.mark.parametrize("name", list(DIALECTS))
+def test_a_history_is_stored_as_periods_and_read_back_month_by_month(name: str, engine: Engine) -> None:
+    dialect = DIALECTS[name]
+    records = with_history(CITIES[name])
+    dialect.metadata.create_all(engine)
+    seed(engine, dialect, records)
+
+    assert period_rows(engine, dialect, "contributions") == [
+        local(name, "2023-01", "2023-06"),
+        local(name, "2023-07", "2023-12"),
+        local(name, "2024-03", "2024-04"),
+    ]
+    assert period_rows(engine, dialect, "deposits") == [
+        local(name, "2023-01", "2023-12"),
+        local(name, "2024-01", "2024-01"),
+    ]
+    document = read(engine, dialect, records.person.id_number)
+    assert document is not None
+    assert dialect.to_canonical(document, city=CITIES[name]) == records
+
+
+def add_month(month: str, amounts: tuple[str, str, str]) -> Callable[[PersonRecords], PersonRecords]:
+    """A write that adds one month to the contribution history (as a city's own 缴费 posting would)."""
+
+    def change(records: PersonRecords) -> PersonRecords:
+        assert records.medical_insurance is not None
+        base, employer, personal = (Decimal(a) for a in amounts)
+        contribution = Contribution(month=month, base=base, employer_amount=employer, personal_amount=personal)
+        contributions = [*records.medical_insurance.contributions, contribution]
+        medical = records.medical_insurance.model_copy(update={"contributions": contributions})
+        return records.model_copy(update={"medical_insurance": medical})
+
+    return change
+
+
+@pytest.mark.parametrize("name", list(DIALECTS))
+def test_a_month_added_by_a_write_extends_the_last_period_or_starts_one(name: str, engine: Engine) -> None:
+    dialect = DIALECTS[name]
+    profile = next(p for p in builtin_profiles() if p.dialect == name)
+    records = with_history(profile.ref)
+    dialect.metadata.create_all(engine)
+    city_tables.create_all(engine)
+    seed(engine, dialect, records)
+
+    def write(change: Callable[[PersonRecords], PersonRecords]) -> PersonRecords:
+        with Session(engine) as session:
+            after = update_person_records(
+                session=session, dialect=dialect, profile=profile, id_number=records.person.id_number, change=change
+            )
+            session.commit()
+        document = read(engine, dialect, records.person.id_number)
+        assert document is not None
+        assert dialect.to_canonical(document, city=profile.ref) == after
+        return after
+
+    write(add_month("2024-05", ("7450.00", "596.00", "149.00")))  # as the last month paid: the period grows
+    assert period_rows(engine, dialect, "contributions")[-1] == local(name, "2024-03", "2024-05")
+    after = write(add_month("2024-06", ("7800.00", "624.00", "156.00")))  # a new base: a new period
+    assert period_rows(engine, dialect, "contributions")[-2:] == [
+        local(name, "2024-03", "2024-05"),
+        local(name, "2024-06", "2024-06"),
+    ]
+    assert after.medical_insurance is not None
+    assert [c.month for c in after.medical_insurance.contributions][-3:] == ["2024-04", "2024-05", "2024-06"]
+    assert period_rows(engine, dialect, "deposits") == [
+        local(name, "2023-01", "2023-12"),
+        local(name, "2024-01", "2024-01"),
+    ]
+
+
+def test_amounts_in_fen_become_the_yuan_text_of_the_legacy_columns() -> None:
+    amounts = [*range(-1_000, 1_000), *range(99_900, 100_200), 123_456_789, -123_456_789]
+    assert [legacy_envelope._yuan_text(fen) for fen in amounts] == [yuan_text(fen_to_yuan(fen)) for fen in amounts]

@@ -8,18 +8,20 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
+from faker import Faker
 from faker.providers.person.zh_CN import Provider as FakerPerson
 
+from mock_cities import population as population_module
 from mock_cities.personas import PERSONAS, persona_records
-from mock_cities.population import DEMO_AS_OF, Population, build_population
+from mock_cities.population import DEMO_AS_OF, Population, Stint, build_population
 from mock_cities.profiles import CityProfile, builtin_profiles
 from schemas.idcard import birth_date_of, gender_of, validate_id_number
 from schemas.medical_insurance import EnrolmentStatus, InsuranceType
-from schemas.money import to_yuan
+from schemas.money import fen_to_yuan, to_yuan
 from schemas.provident_fund import FundAccountStatus
-from schemas.records import Gender, PersonRecords
+from schemas.records import Gender, Person, PersonRecords
 from services.medical_insurance.service import monthly_contribution, resident_monthly_premium
-from services.provident_fund.service import monthly_deposit
+from services.provident_fund.service import deposit_base, monthly_deposit
 
 PER_CITY = 60
 CHANGSHA, ZHUZHOU, XIANGTAN = "430100", "430200", "430300"
@@ -286,3 +288,68 @@ def test_personas_skip_cities_not_in_the_list(profiles: list[CityProfile]) -> No
     only_changsha = [p for p in profiles if p.code == CHANGSHA]
     assert set(persona_records("chen-jing", only_changsha, DEMO_AS_OF)) == {CHANGSHA}
     assert persona_records("wang-xiuying", only_changsha, DEMO_AS_OF) == {}
+
+
+# --- the generator's shortcuts give what the plain calculations give ------------------------------------------
+
+
+@pytest.mark.parametrize("city", builtin_profiles(), ids=lambda p: p.slug)
+def test_amounts_in_fen_are_the_services_amounts(city: CityProfile) -> None:
+    """The generator works in whole 分 with each rate as a fraction; the services work in Decimal yuan."""
+    terms = population_module._terms(city)
+    medical, fund = city.medical_insurance, city.provident_fund
+    lowest, highest = int(fund.min_base), int(fund.max_base)
+    wages = [*range(0, 3 * highest, 7), lowest - 1, lowest, lowest + 1, highest - 1, highest, highest + 1]
+    bases = [wage * 100 for wage in wages]
+    employer, personal = terms.medical_employer.on(bases), terms.medical_personal.on(bases)
+    fund_bases = terms.fund_bases(wages)
+    fund_employer, fund_personal = terms.fund_employer.on(fund_bases), terms.fund_personal.on(fund_bases)
+    for i, wage in enumerate(wages):
+        expected = monthly_contribution(base=to_yuan(Decimal(wage)), rules=medical)
+        assert (fen_to_yuan(employer[i]), fen_to_yuan(personal[i])) == expected, wage
+        base = deposit_base(wage=Decimal(wage), rules=fund)
+        assert fen_to_yuan(fund_bases[i]) == base, wage
+        assert (fen_to_yuan(fund_employer[i]), fen_to_yuan(fund_personal[i])) == monthly_deposit(base=base, rules=fund)
+    assert fen_to_yuan(terms.resident_premium) == resident_monthly_premium(rules=medical)
+
+
+def test_yearly_wages_are_wage_in_each_year(profiles: list[CityProfile]) -> None:
+    for end in (2026 * 12 + 9, 2020 * 12, 1990 * 12 + 5):
+        stint = Stint(city=profiles[0], start=1960 * 12, end=end, employer="E", work_end=end, wage=Decimal(12345))
+        for first in (1960 * 12 + 3, min(1999 * 12, end), end - 13, end):
+            wages = stint.wages(first, end)
+            assert wages == [int(stint.wage_in(year)) for year in range(first // 12, end // 12 + 1)]
+
+
+def test_names_are_fakers_draws(population: Population) -> None:
+    """Names and employers' brands are drawn as Faker's zh_CN providers draw them, on the stream Faker seeds."""
+    faker = Faker("zh_CN")
+    for index in range(population.generated_count):
+        plan = population._plan(index)
+        name, names = population._name(plan)
+        faker.seed_instance(f"{population.seed}:{index}:faker")
+        given = faker.first_name_male() if plan.gender is Gender.MALE else faker.first_name_female()
+        assert name == f"{faker.last_name()}{given}"
+        assert [names.choice(population_module._COMPANY_PREFIXES) for _ in range(3)] == [
+            faker.company_prefix() for _ in range(3)
+        ]
+
+
+def test_records_built_without_validation_are_the_validated_records(
+    city_records: dict[str, list[PersonRecords]],
+) -> None:
+    """Models made by ``_trusted`` equal what validating their values makes, field sets and all."""
+    for records in city_records.values():
+        for r in records:
+            validated = PersonRecords.model_validate(r.model_dump())
+            assert validated == r
+            assert validated.model_dump_json() == r.model_dump_json()
+            assert r.model_fields_set == validated.model_fields_set
+            assert r.person.model_fields_set == validated.person.model_fields_set
+            assert r.medical_insurance is not None and validated.medical_insurance is not None
+            assert (
+                r.medical_insurance.enrolment.model_fields_set == validated.medical_insurance.enrolment.model_fields_set
+            )
+    person = population_module._trusted(Person, id_number="430102198605121353", name="张三", gender=Gender.MALE)
+    constructed = Person.model_construct(id_number="430102198605121353", name="张三", gender=Gender.MALE)
+    assert person.__getstate__() == constructed.__getstate__()
