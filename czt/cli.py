@@ -137,6 +137,15 @@ def run(
     profiles = [load_profile(ref) for ref in _seed.profiles]
     if not is_seeded(data_dir, profiles):
         _seed_all(data_dir, _seed.model_copy(update={"residents_per_city": residents, "seed": seed}), replace=False)
+    elif recorded_population(data_dir) is None:
+        # Seeded by an earlier version (histories a row per month): the cities would find their period tables
+        # empty. Say so rather than serve residents without their histories; reseeding is the user's call.
+        console.print(
+            f"[red]{data_dir} was seeded with an older table layout[/] (histories a row per month; the cities now "
+            f"keep them as periods). Seed it again: [bold]czt seed --data-dir {data_dir} --replace[/] "
+            "(or remove the folder)."
+        )
+        raise typer.Exit(2)
     if demo:
         write_demo_residents(data_dir / DEMO_RESIDENTS_FILE)
     # A sandbox reset seeds again: from what the data folder was really seeded with, not from this run's options.
