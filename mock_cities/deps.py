@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, TypeVar
 
+import anyio
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
@@ -35,7 +36,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         # Closing hands the connection back to the pool, which rolls its transaction back: database work, done in
         # the thread pool. A session that holds no transaction (never used, or closed by ``in_thread``) has none.
         if session.in_transaction():
-            await run_in_threadpool(session.close)
+            # Shielded: when the request is cancelled (the caller's deadline passed) the session must still go
+            # back to the pool, or its connection stays checked out until the garbage collector finds it.
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(session.close)
         else:
             session.close()
 

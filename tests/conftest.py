@@ -35,6 +35,25 @@ SEED = 7
 RESIDENTS_PER_CITY = 6
 
 
+@pytest.fixture(autouse=True)
+def _let_finished_apps_go() -> Iterator[None]:
+    """After each test, empty FastAPI's module-level caches of endpoint and dependency callables.
+
+    FastAPI (0.16x) classifies every callable it meets through ``lru_cache``s of 4,096 entries that keep the
+    callables alive, and with them the closures, routers and apps they belong to. A suite that builds a few apps
+    per test would keep every one of them — three million objects by the end — and each full garbage
+    collection then stalls the event loop for one to three seconds: long enough to blow the 2-second city
+    deadlines of whichever in-process test it lands in. Emptying the caches lets finished apps go.
+    """
+    yield
+    from fastapi.dependencies import models
+
+    for name in dir(models):
+        cached = getattr(models, name)
+        if name.endswith("_cached") and hasattr(cached, "cache_clear"):
+            cached.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabases]:
     dbs = TestDatabases(tmp_path_factory.mktemp("db"))
