@@ -189,7 +189,13 @@ def parse_policy(text: str, *, source: str = "<policy>") -> Policy:
         raise PolicyError([PolicyProblem(source, 1, None, "", "the file is empty")])
     lines: dict[tuple[Any, ...], int] = {}
     duplicates: list[tuple[Any, ...]] = []
-    document = _construct(node, (), lines, duplicates)
+    # A constructor per document: PyYAML's keeps every node it constructed (``constructed_objects``) until the
+    # next whole document, so a shared one would keep every scalar node of every policy ever parsed.
+    scalars = yaml.SafeLoader("")
+    try:
+        document = _construct(node, (), lines, duplicates, scalars)
+    finally:
+        scalars.dispose()
     locate = _Locator(source, document, lines)
     locate.duplicates = duplicates
     if locate.duplicates:
@@ -359,23 +365,24 @@ class _Locator:
 
 
 def _construct(
-    node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int], duplicates: list[tuple[Any, ...]]
+    node: yaml.Node,
+    path: tuple[Any, ...],
+    lines: dict[tuple[Any, ...], int],
+    duplicates: list[tuple[Any, ...]],
+    scalars: yaml.SafeLoader,
 ) -> Any:
-    """Plain Python data from a YAML node, noting the line of every path and every key written twice."""
+    """Plain Python data from a YAML node, noting the line of every path and every key written twice; ``scalars``
+    constructs the scalars with the safe loader's tags (ints, booleans, dates)."""
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = _SCALARS.construct_object(key_node)
+            key = scalars.construct_object(key_node)
             if key in result:
                 duplicates.append((*path, key))
-            result[key] = _construct(value_node, (*path, key), lines, duplicates)
+            result[key] = _construct(value_node, (*path, key), lines, duplicates, scalars)
             lines[(*path, key)] = key_node.start_mark.line + 1
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, (*path, i), lines, duplicates) for i, item in enumerate(node.value)]
-    return _SCALARS.construct_object(node)
-
-
-_SCALARS = yaml.SafeLoader("")
-"""Constructs scalars with the safe loader's tags (ints, booleans, dates); holds no state between calls."""
+        return [_construct(item, (*path, i), lines, duplicates, scalars) for i, item in enumerate(node.value)]
+    return scalars.construct_object(node)

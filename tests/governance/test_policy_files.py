@@ -6,6 +6,7 @@ straight to the mistake. In the YAML below, ``# <- here`` marks the line every p
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +115,22 @@ def test_a_valid_policy_loads_from_a_file(tmp_path: Path) -> None:
 
 
 # --- the shipped policies -------------------------------------------------------------------------------
+
+
+def test_parsing_keeps_no_yaml_nodes_alive() -> None:
+    # PyYAML's constructor remembers every node it constructed until its next document: one shared between
+    # parses kept every scalar node of every policy ever read (the gateway, the policy lab, the test suite).
+    load_policy(POLICIES / "default.yaml")
+    gc.collect()
+    before = _yaml_nodes_alive()
+    for _ in range(3):
+        load_policy(POLICIES / "default.yaml")
+    gc.collect()
+    assert _yaml_nodes_alive() == before
+
+
+def _yaml_nodes_alive() -> int:
+    return sum(isinstance(thing, yaml.Node) for thing in gc.get_objects())
 
 
 def test_the_three_policies_are_shipped() -> None:
