@@ -13,7 +13,9 @@ CENT = Decimal("0.01")
 def to_yuan(value: Decimal) -> Decimal:
     """Round to whole 分 (0.01 yuan), half up, as Chinese fund and insurance ledgers do."""
     try:
-        return value.quantize(CENT, rounding=ROUND_HALF_UP)
+        # Rounding passed by position: C decimal parses a keyword argument slower than it quantizes (~2x), and
+        # every amount of every answer goes through here.
+        return value.quantize(CENT, ROUND_HALF_UP)
     except InvalidOperation:
         # More digits than decimal arithmetic keeps (28): no ledger holds such an amount. A ValueError makes it
         # a 422 naming the field, where the InvalidOperation was a 500.
