@@ -11,7 +11,9 @@ on the same machine. Only ratios measured in one run are judged; absolute times 
 1. **Exchange** (one stack per ``--transports`` entry; the first is the gateway's default and the one judged):
    - *overhead*: at concurrency 1, the p50 of a direct ``GET /exchange/v1/persons/{id}/records`` on each city
      (with a service token signed by the sandbox gateway's key) and of ``GET /v1/me/records`` through the
-     gateway for the same resident, who is known in all three cities; overhead = gateway − slowest city;
+     gateway for the same resident, who is known in all three cities; overhead = gateway − slowest city. The
+     series are taken in turn, one request of each per round (:func:`interleaved`), with a fifth series beside
+     them: the three direct calls sent at once, the floor that the machine's cores set for any gateway;
    - *fan-out*: the same with 50 ms of latency injected into every city's exchange routes; ratio = gateway ÷
      slowest direct city (parallel ≈ 1, sequential ≈ 3);
    - *throughput*: ``--concurrency`` workers for ``--seconds`` each: direct record reads of one city (rotating over
@@ -70,6 +72,8 @@ from mock_cities.personas import DEMO_RESIDENT_PASSWORD
 from schemas.purposes import Purpose
 
 RESULTS = Path(__file__).resolve().parent / "results"
+GATEWAY, TOGETHER = "gateway", "together"
+"""Names of the gateway's latency series and of the three direct calls sent at once."""
 SEED = 2026
 EVERYWHERE = "430104198611239369"
 """陈静, the persona known in all three cities: the resident of the latency figures."""
@@ -161,6 +165,33 @@ async def sequential(calls: Sequence[Call], *, samples: int, warmup: int) -> Run
             await _send(session, calls[i % len(calls)], run)
         run.seconds = time.perf_counter() - started
     return run
+
+
+async def _send_together(session: aiohttp.ClientSession, calls: Sequence[Call], run: Run) -> None:
+    """``calls`` sent at once; one latency, until the last answer (a status 0 when any failed)."""
+    started = time.perf_counter()
+    parts = [Run() for _ in calls]
+    await asyncio.gather(*(_send(session, call, part) for call, part in zip(calls, parts, strict=True)))
+    run.latencies_ms.append((time.perf_counter() - started) * 1000)
+    run.sent += 1
+    status = 200 if all(part.failed == 0 for part in parts) else 0
+    run.statuses[status] = run.statuses.get(status, 0) + 1
+    if status != 200:
+        run.failed += 1
+
+
+async def interleaved(probes: dict[str, Sequence[Call]], *, samples: int, warmup: int) -> dict[str, Run]:
+    """Latency series taken in turn, one request (or one group sent at once) of each per round, so that every series
+    sees the same background load: on a shared machine, series taken one after the other drift apart.
+
+    A probe with several calls sends them at once and times the slowest answer. ``warmup`` untimed rounds first.
+    """
+    runs = {name: Run() for name in probes}
+    async with aiohttp.ClientSession() as session:
+        for round_ in range(warmup + samples):
+            for name, calls in probes.items():
+                await _send_together(session, calls, runs[name] if round_ >= warmup else Run())
+    return runs
 
 
 async def saturate(calls: Sequence[Call], *, seconds: float, concurrency: int) -> Run:
@@ -365,18 +396,17 @@ def measure_exchange(stack_: Stack, args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for label, ms in (("overhead", 0), ("fan_out", INJECTED_MS)):
         stack_.inject_latency(ms)
-        direct = {
-            city["slug"]: asyncio.run(
-                sequential([stack_.direct(city, EVERYWHERE)], samples=args.samples, warmup=args.warmup)
-            )
-            for city in stack_.cities
-        }
-        through = asyncio.run(sequential([me], samples=args.samples, warmup=args.warmup))
+        direct = {city["slug"]: [stack_.direct(city, EVERYWHERE)] for city in stack_.cities}
+        together = [call for calls in direct.values() for call in calls]
+        runs = asyncio.run(
+            interleaved({**direct, TOGETHER: together, GATEWAY: [me]}, samples=args.samples, warmup=args.warmup)
+        )
         results[label] = {
             "injected_ms": ms,
-            "direct": {slug: run.summary() for slug, run in direct.items()},
-            "gateway": through.summary(),
-            "slowest_direct_p50_ms": max(run.p50_ms for run in direct.values()),
+            "direct": {slug: runs[slug].summary() for slug in direct},
+            "direct_together": runs[TOGETHER].summary(),
+            "gateway": runs[GATEWAY].summary(),
+            "slowest_direct_p50_ms": max(runs[slug].p50_ms for slug in direct),
         }
     stack_.inject_latency(None)
 
@@ -484,6 +514,7 @@ def figures(exchange: dict[str, Any], scale: dict[str, Any] | None, args: argpar
     over, fan, thr = exchange["overhead"], exchange["fan_out"], exchange["throughput"]
     overhead = over["gateway"]["p50_ms"] - over["slowest_direct_p50_ms"]
     fan_ratio = fan["gateway"]["p50_ms"] / fan["slowest_direct_p50_ms"]
+    overhead_own = over["gateway"]["p50_ms"] - over["direct_together"]["p50_ms"]
     rows = [
         Figure(
             "fan-out: gateway p50 ÷ one direct call's p50, 50 ms in every city",
@@ -494,12 +525,28 @@ def figures(exchange: dict[str, Any], scale: dict[str, Any] | None, args: argpar
             f"{fan['gateway']['p50_ms']:.1f} ms ÷ {fan['slowest_direct_p50_ms']:.1f} ms",
         ),
         Figure(
+            "  floor: the three cities asked at once directly ÷ one direct call, 50 ms",
+            fan["direct_together"]["p50_ms"] / fan["slowest_direct_p50_ms"],
+            "(reading)",
+            None,
+            "×",
+            f"{fan['direct_together']['p50_ms']:.1f} ms: the three cities answering together on this machine's cores",
+        ),
+        Figure(
             "overhead: gateway p50 − slowest direct city p50, concurrency 1",
             overhead,
             f"≤ {OVERHEAD_MAX_MS} ms",
             overhead <= OVERHEAD_MAX_MS,
             "ms",
             f"{over['gateway']['p50_ms']:.2f} − {over['slowest_direct_p50_ms']:.2f} ms",
+        ),
+        Figure(
+            "  floor: the three cities asked at once directly − slowest direct, concurrency 1",
+            over["direct_together"]["p50_ms"] - over["slowest_direct_p50_ms"],
+            "(reading)",
+            None,
+            "ms",
+            f"{over['direct_together']['p50_ms']:.2f} ms; the gateway's own share: {overhead_own:.2f} ms",
         ),
         Figure(
             f"throughput: lookups/s ÷ direct reads/s, concurrency {args.concurrency}",
