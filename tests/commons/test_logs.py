@@ -20,7 +20,9 @@ from commons.request_id import RequestIdMiddleware
 from mock_cities.personas import PERSONAS
 from tests.conftest import World, bearer, login
 
-SERVER_LOGGERS = ("uvicorn", "uvicorn.access")
+SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+"""uvicorn's loggers; a server started earlier in the process (e.g. by the conformance tests, at ``warning``)
+leaves its levels, handlers and ``propagate`` on them."""
 
 
 class Captured:
@@ -199,11 +201,16 @@ def unconfigured() -> Iterator[None]:
     """The czt and uvicorn loggers as a fresh process has them, restored afterwards."""
     czt = logging.getLogger("czt")
     ours, level, propagate = process_handlers(), czt.level, czt.propagate
-    uvicorn = {name: (logging.getLogger(name).handlers[:], logging.getLogger(name).level) for name in SERVER_LOGGERS}
+    uvicorn = {
+        name: (logging.getLogger(name).handlers[:], logging.getLogger(name).level, logging.getLogger(name).propagate)
+        for name in SERVER_LOGGERS
+    }
     for handler in ours:
         czt.removeHandler(handler)
     for name in SERVER_LOGGERS:
         logging.getLogger(name).handlers = []
+        logging.getLogger(name).setLevel(logging.NOTSET)
+        logging.getLogger(name).propagate = True
     try:
         yield
     finally:
@@ -213,9 +220,10 @@ def unconfigured() -> Iterator[None]:
             czt.addHandler(handler)
         czt.setLevel(level)
         czt.propagate = propagate
-        for name, (handlers, server_level) in uvicorn.items():
+        for name, (handlers, server_level, server_propagate) in uvicorn.items():
             logging.getLogger(name).handlers = handlers
             logging.getLogger(name).setLevel(server_level)
+            logging.getLogger(name).propagate = server_propagate
 
 
 @pytest.mark.usefixtures("unconfigured")
