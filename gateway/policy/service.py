@@ -9,12 +9,8 @@
        ▼
     Verdict (decision id, decisions per category)  or  PolicyDenied / ConsentRequired (audited too)
 
-When the exchange is recorded: ``decide`` appends the audit entry before it returns, so the flows that use
-it (writes, credentials, one-city reads) ask a city only once the exchange is on record. ``decide_and_read``
-serves the record lookups, the gateway's hot path: it asks the cities while the entry is appended and
-returns only once both are done, so nothing read reaches the caller before its record is durable, and a
-record that cannot be written fails the request. A refusal is recorded before it is raised, and no city is
-asked. Exceptions::
+The audit entry is written before any city is asked: an exchange that could not be recorded never
+happens. Exceptions::
 
     PolicyDenied       the policy refuses (403 policy-denied; names each category's rule, or none)
     ConsentRequired    a rule needs the resident's consent and none covers the request (403 consent-required)
@@ -22,13 +18,11 @@ asked. Exceptions::
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
@@ -62,8 +56,6 @@ MISSING_SCOPE = "(missing-scope)"
 """How the audit log names a refusal made before any rule: the token lacks the scope to read others' records."""
 READ_SCOPE = "records:read"
 """Officials and API clients read other people's records only with this scope in their token."""
-
-T = TypeVar("T")
 
 
 class PolicyDenied(Exception):
@@ -145,101 +137,13 @@ async def decide(
 ) -> Verdict:
     """Decide, audit and shadow one exchange about ``subject`` (an ID number); raise when it is refused.
 
-    The exchange is on record before this returns: for writes, and for any flow that asks a city only once
-    the decision is known. ``categories`` narrows the service's needs to the ones this exchange touches
-    (e.g. the one kind of credential being issued).
+    ``categories`` narrows the service's needs to the ones this exchange touches (e.g. the one kind of
+    credential being issued).
     """
-    judgement = await _judge_async(
-        governance,
-        principal=principal,
-        subject=subject,
-        service=service,
-        purpose=purpose,
-        cities=cities,
-        request_id=request_id,
-        case_ref=case_ref,
-        categories=categories,
-    )
-    await run_in_threadpool(_record, governance, judgement)
-    return judgement.verdict_or_refusal()
-
-
-async def decide_and_read(
-    governance: Governance,
-    read: Callable[[Verdict], Awaitable[T]],
-    *,
-    principal: Principal,
-    subject: str,
-    service: Service,
-    purpose: Purpose,
-    cities: Sequence[str],
-    request_id: str,
-    case_ref: str | None = None,
-) -> tuple[Verdict, T]:
-    """Decide one read; when allowed, ``read`` asks the cities while the exchange is appended to the audit chain.
-
-    Returns only once both are done, so nothing read reaches the caller before its record is durable, and a
-    record that cannot be written fails the request. A refusal is recorded and raised before any city is
-    asked. The record is written even when ``read`` fails or the caller goes
-    away: the cities were asked.
-    """
-    judgement = await _judge_async(
-        governance,
-        principal=principal,
-        subject=subject,
-        service=service,
-        purpose=purpose,
-        cities=cities,
-        request_id=request_id,
-        case_ref=case_ref,
-    )
-    if judgement.refusal is not None:
-        await run_in_threadpool(_record, governance, judgement)
-        raise judgement.refusal
-
-    recording = asyncio.ensure_future(run_in_threadpool(_record, governance, judgement))
-    try:
-        result = await read(judgement.verdict)
-    finally:
-        # Shielded: a cancelled request stops waiting, the record is still written.
-        await asyncio.shield(recording)
-    return judgement.verdict, result
-
-
-@dataclass(frozen=True)
-class _Judgement:
-    """A decided exchange, before it is recorded: its verdict, its audit record, the consents it relies on."""
-
-    verdict: Verdict
-    record: ExchangeRecord
-    consents_used: list[str]
-    refusal: Exception | None
-    divergence: ShadowDivergence | None
-
-    def verdict_or_refusal(self) -> Verdict:
-        if self.refusal is not None:
-            raise self.refusal
-        return self.verdict
-
-
-async def _judge_async(
-    governance: Governance,
-    *,
-    principal: Principal,
-    subject: str,
-    service: Service,
-    purpose: Purpose,
-    cities: Sequence[str],
-    request_id: str,
-    case_ref: str | None,
-    categories: Sequence[str] | None = None,
-) -> _Judgement:
-    """:func:`_judge` on the event loop when it needs no database (a resident's own records: no consent to
-    look up; the policy decides in microseconds), else in the thread pool."""
     need = SERVICES[service].needs
     needs = need if categories is None else {category: need[category] for category in categories}
-    judge = partial(
-        _judge,
+    verdict = await run_in_threadpool(
+        _decide,
         governance,
         principal=principal,
         subject=subject,
@@ -251,17 +155,10 @@ async def _judge_async(
         case_ref=case_ref,
         now=datetime.now(UTC),
     )
-    if _reads_consents(principal):
-        return await run_in_threadpool(judge)
-    return judge()
+    return verdict
 
 
-def _reads_consents(principal: Principal) -> bool:
-    """Consents matter to officials and clients; a resident reads only their own records."""
-    return principal.kind is not PrincipalKind.RESIDENT
-
-
-def _judge(
+def _decide(
     governance: Governance,
     *,
     principal: Principal,
@@ -273,7 +170,7 @@ def _judge(
     request_id: str,
     case_ref: str | None,
     now: datetime,
-) -> _Judgement:
+) -> Verdict:
     requester = requester_of(principal)
     self_access = principal.kind is PrincipalKind.RESIDENT and principal.subject == subject
     subject_pseudonym = governance.subject_pseudonym(subject)
@@ -281,7 +178,7 @@ def _judge(
     note_decision(decision_id)
 
     covers: list[consent_service.ConsentCover] = []
-    if _reads_consents(principal):
+    if not self_access and principal.kind is not PrincipalKind.RESIDENT:
         with Session(governance.engine) as session:
             covers = consent_service.covering_consents(session, subject=subject_pseudonym, requester=requester, now=now)
 
@@ -297,9 +194,8 @@ def _judge(
     outcome = Outcome.refused(scope_refusal) if scope_refusal else service_outcome(service.value, needs, decisions)
     refusal = outcome.refusal
 
-    divergence = None
     if governance.shadow is not None:
-        divergence = _shadow(
+        _shadow(
             governance,
             needs,
             evaluate(governance.shadow),
@@ -324,56 +220,48 @@ def _judge(
     )
     allowed = {c: d for c, d in decisions.items() if d.allowed} if refusal is None else {}
     delay = max((d.disclose_after_days for d in allowed.values()), default=0)
-    record = ExchangeRecord(
-        at=now,
-        request_id=request_id,
-        decision_id=decision_id,
-        service=service.value,
-        policy=governance.policy.version,
-        **_requester_fields(principal, governance),
-        subject=subject_pseudonym,
-        cities=cities if refusal is None else (),
-        categories=tuple(needs),
-        purpose=purpose.value,
-        case_ref=case_ref,
-        outcome=outcome.name,
-        rules=(MISSING_SCOPE,)
-        if scope_refusal
-        else tuple(dict.fromkeys(d.rule or DEFAULT_DENY for d in decisions.values())),
-        fields_released=tuple(
-            [f"{c}.{f}" for c, d in allowed.items() for f in d.fields]
-            + [f"{c}.{f}~{m}" for c, d in allowed.items() for f, m in d.masks.items()]
+    audit_service.append_exchange(
+        governance.engine,
+        ExchangeRecord(
+            at=now,
+            request_id=request_id,
+            decision_id=decision_id,
+            service=service.value,
+            policy=governance.policy.version,
+            **_requester_fields(principal, governance),
+            subject=subject_pseudonym,
+            cities=cities if refusal is None else (),
+            categories=tuple(needs),
+            purpose=purpose.value,
+            case_ref=case_ref,
+            outcome=outcome.name,
+            rules=(MISSING_SCOPE,)
+            if scope_refusal
+            else tuple(dict.fromkeys(d.rule or DEFAULT_DENY for d in decisions.values())),
+            fields_released=tuple(
+                [f"{c}.{f}" for c, d in allowed.items() for f in d.fields]
+                + [f"{c}.{f}~{m}" for c, d in allowed.items() for f, m in d.masks.items()]
+            ),
+            consents=tuple(used) if refusal is None else (),
+            disclose_at=now + timedelta(days=delay) if delay else None,
         ),
-        consents=tuple(used) if refusal is None else (),
-        disclose_at=now + timedelta(days=delay) if delay else None,
     )
-    error: Exception | None = None
+    if used and refusal is None:
+        with Session(governance.engine) as session:  # counted once the exchange is on record
+            consent_service.record_uses(session, used, now=now)
     if scope_refusal is not None:
-        error = AccessDenied(f"{scope_refusal} (decision {decision_id}, recorded in the audit log)")
-    elif refusal is not None:
-        error = _refusal(
+        raise AccessDenied(f"{scope_refusal} (decision {decision_id}, recorded in the audit log)")
+    if refusal is not None:
+        raise _refusal(
             outcome, decisions, governance=governance, service=service, purpose=purpose, decision_id=decision_id
         )
-    verdict = Verdict(
+    return Verdict(
         decision_id=decision_id,
         policy=governance.policy.version,
         purpose=purpose,
         decisions=decisions,
         hash_key=governance.hash_key,
     )
-    return _Judgement(verdict, record, used if refusal is None else [], error, divergence)
-
-
-def _record(governance: Governance, judgement: _Judgement) -> None:
-    """Write what deciding produced: the shadow divergence, the audit entry, then the consents' uses."""
-    if judgement.divergence is not None:
-        with Session(governance.engine) as session:
-            session.add(judgement.divergence)
-            session.commit()
-    audit_service.append_exchange(governance.engine, judgement.record)
-    if judgement.consents_used:
-        with Session(governance.engine) as session:  # counted once the exchange is on record
-            consent_service.record_uses(session, judgement.consents_used, now=judgement.record.at)
 
 
 HOLDER_PRESENTED = "(holder-presented)"
@@ -479,8 +367,8 @@ def _shadow(
     request_id: str,
     decision_id: str,
     now: datetime,
-) -> ShadowDivergence | None:
-    """The divergence to keep when the shadow policy decides any category, or the exchange, otherwise."""
+) -> None:
+    """Keep a divergence when the shadow policy decides any category, or the exchange, otherwise."""
     assert governance.shadow is not None
     shadow_outcome = "denied" if scope_refusal else service_outcome(service.value, needs, shadow_decisions).name
     differences = [
@@ -489,24 +377,28 @@ def _shadow(
         if _summary(decision) != _summary(shadow_decisions[category])
     ]
     if not differences and shadow_outcome == active_outcome:
-        return None
+        return
     requester = " ".join(
         part for part in (principal.client_id, principal.city_code, principal.department, principal.role) if part
     )
-    return ShadowDivergence(
-        at=now,
-        request_id=request_id,
-        decision_id=decision_id,
-        service=service.value,
-        purpose=purpose.value,
-        requester_kind=principal.kind.value,
-        requester=requester[:160],
-        active_policy=governance.policy.version,
-        shadow_policy=governance.shadow.version,
-        active_outcome=active_outcome,
-        shadow_outcome=shadow_outcome,
-        differences=differences,
-    )
+    with Session(governance.engine) as session:
+        session.add(
+            ShadowDivergence(
+                at=now,
+                request_id=request_id,
+                decision_id=decision_id,
+                service=service.value,
+                purpose=purpose.value,
+                requester_kind=principal.kind.value,
+                requester=requester[:160],
+                active_policy=governance.policy.version,
+                shadow_policy=governance.shadow.version,
+                active_outcome=active_outcome,
+                shadow_outcome=shadow_outcome,
+                differences=differences,
+            )
+        )
+        session.commit()
 
 
 def _summary(decision: Decision) -> dict[str, Any]:

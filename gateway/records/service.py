@@ -12,9 +12,9 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.auth.models import Principal
-from gateway.exchange.registry import CityClient, CityRegistry
+from gateway.exchange.registry import CityClient, CityOutcome, CityRegistry
 from gateway.exchange.tokens import ServiceTokenMinter
-from gateway.policy.service import Governance, Verdict, decide, decide_and_read
+from gateway.policy.service import Governance, Verdict, decide
 from governance.catalogue import SERVICES, Service
 from schemas.cities import BreakerState, CityCallStatus, CityRef
 from schemas.purposes import Purpose
@@ -22,9 +22,6 @@ from schemas.records import CityResult, HealthResponse, LocalDocumentResponse, P
 from services.city_rules import CityRules
 
 T = TypeVar("T")
-
-ANSWERED = frozenset({CityCallStatus.OK, CityCallStatus.NOT_FOUND})
-"""Statuses of a city that answered: a fan-out is complete when every city did."""
 
 
 class ResidentNotFound(Exception):
@@ -67,11 +64,13 @@ def service_token(minter: ServiceTokenMinter, client: CityClient, *, principal: 
     )
 
 
-async def ask_every_city(registry: CityRegistry, call: Callable[[CityClient], Coroutine[Any, Any, T]]) -> list[T]:
-    """``call`` made on every city at once, each under its own deadline (the client's); every result, in order."""
+async def ask_every_city(
+    registry: CityRegistry, call: Callable[[CityClient], Coroutine[Any, Any, CityOutcome[T]]]
+) -> list[tuple[CityClient, CityOutcome[T]]]:
+    """``call`` made on every city at once, each under its own deadline (the client's); every outcome, in order."""
     async with asyncio.TaskGroup() as group:
         tasks = [group.create_task(call(client)) for client in registry.clients]
-    return [task.result() for task in tasks]
+    return list(zip(registry.clients, (task.result() for task in tasks), strict=True))
 
 
 async def gather_records(
@@ -84,17 +83,13 @@ async def gather_records(
     request_id: str,
 ) -> FetchedRecords:
     """Every city's records on ``id_number``, with a status per city; never fails because a city did."""
-    outcomes = zip(
-        registry.clients,
-        await ask_every_city(
-            registry,
-            lambda client: client.person_records(
-                id_number=id_number,
-                service_token=service_token(minter, client, principal=principal, verdict=verdict),
-                request_id=request_id,
-            ),
+    outcomes = await ask_every_city(
+        registry,
+        lambda client: client.person_records(
+            id_number=id_number,
+            service_token=service_token(minter, client, principal=principal, verdict=verdict),
+            request_id=request_id,
         ),
-        strict=True,
     )
     results = [
         FetchedCity(
@@ -108,10 +103,11 @@ async def gather_records(
         )
         for client, outcome in outcomes
     ]
+    answered = {CityCallStatus.OK, CityCallStatus.NOT_FOUND}
     return FetchedRecords(
         request_id=request_id,
         id_number=id_number,
-        complete=all(result.status in ANSWERED for result in results),
+        complete=all(result.status in answered for result in results),
         cities=results,
     )
 
@@ -128,32 +124,9 @@ async def lookup_records(
     request_id: str,
     case_ref: str | None = None,
 ) -> RecordsResponse:
-    """Every city's records on ``id_number`` as the policy releases them to ``principal`` for ``purpose``.
-
-    The cities are asked while the exchange is appended to the audit chain (:func:`decide_and_read`), and
-    each city's answer is released as soon as it arrives, so that the last answer is all that is left to
-    handle when it comes.
-    """
-
-    async def released(client: CityClient, verdict: Verdict) -> CityResult:
-        outcome = await client.person_records(
-            id_number=id_number,
-            service_token=service_token(minter, client, principal=principal, verdict=verdict),
-            request_id=request_id,
-        )
-        return CityResult(
-            city=client.entry.ref,
-            status=outcome.status,
-            elapsed_ms=outcome.elapsed_ms,
-            records=None if outcome.payload is None else verdict.release(outcome.payload.model_dump(mode="json")),
-            detail=outcome.detail,
-            attempts=outcome.attempts,
-            breaker=outcome.breaker,
-        )
-
-    verdict, cities = await decide_and_read(
+    """Every city's records on ``id_number`` as the policy releases them to ``principal`` for ``purpose``."""
+    verdict = await decide(
         governance,
-        lambda verdict: ask_every_city(registry, lambda client: released(client, verdict)),
         principal=principal,
         subject=id_number,
         service=service,
@@ -162,15 +135,33 @@ async def lookup_records(
         request_id=request_id,
         case_ref=case_ref,
     )
-
+    fetched = await gather_records(
+        registry=registry,
+        minter=minter,
+        principal=principal,
+        id_number=id_number,
+        verdict=verdict,
+        request_id=request_id,
+    )
     return RecordsResponse(
         request_id=request_id,
         decision_id=verdict.decision_id,
         policy=verdict.policy,
         purpose=purpose.value,
         id_number=id_number,
-        complete=all(result.status in ANSWERED for result in cities),
-        cities=cities,
+        complete=fetched.complete,
+        cities=[
+            CityResult(
+                city=result.city,
+                status=result.status,
+                elapsed_ms=result.elapsed_ms,
+                records=None if result.records is None else verdict.release(result.records.model_dump(mode="json")),
+                detail=result.detail,
+                attempts=result.attempts,
+                breaker=result.breaker,
+            )
+            for result in fetched.cities
+        ],
         disclosure=verdict.disclosure(),
     )
 
