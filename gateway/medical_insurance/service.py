@@ -106,7 +106,7 @@ async def _enrolments(
     verdict = await _decide(
         governance, registry, principal=principal, subject=subject, service=service, request_id=request_id
     )
-    lookup = await ask_every_city(
+    outcomes = await ask_every_city(
         registry,
         lambda client: client.medical_insurance(
             id_number=subject,
@@ -114,7 +114,7 @@ async def _enrolments(
             request_id=request_id,
         ),
     )
-    return verdict, lookup
+    return verdict, list(zip(registry.clients, outcomes, strict=True))
 
 
 async def _decide(

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.auth.models import Principal
-from gateway.exchange.registry import CityClient, CityOutcome, CityRegistry
+from gateway.exchange.registry import CityClient, CityRegistry
 from gateway.exchange.tokens import ServiceTokenMinter
 from gateway.policy.service import Governance, Verdict, decide
 from governance.catalogue import SERVICES, Service
@@ -22,6 +22,9 @@ from schemas.records import CityResult, HealthResponse, LocalDocumentResponse, P
 from services.city_rules import CityRules
 
 T = TypeVar("T")
+
+ANSWERED = frozenset({CityCallStatus.OK, CityCallStatus.NOT_FOUND})
+"""Statuses of a city that answered: a fan-out is complete when every city did."""
 
 
 class ResidentNotFound(Exception):
@@ -64,13 +67,11 @@ def service_token(minter: ServiceTokenMinter, client: CityClient, *, principal: 
     )
 
 
-async def ask_every_city(
-    registry: CityRegistry, call: Callable[[CityClient], Coroutine[Any, Any, CityOutcome[T]]]
-) -> list[tuple[CityClient, CityOutcome[T]]]:
-    """``call`` made on every city at once, each under its own deadline (the client's); every outcome, in order."""
+async def ask_every_city(registry: CityRegistry, call: Callable[[CityClient], Coroutine[Any, Any, T]]) -> list[T]:
+    """``call`` made on every city at once, each under its own deadline (the client's); every result, in order."""
     async with asyncio.TaskGroup() as group:
         tasks = [group.create_task(call(client)) for client in registry.clients]
-    return list(zip(registry.clients, (task.result() for task in tasks), strict=True))
+    return [task.result() for task in tasks]
 
 
 async def gather_records(
@@ -83,13 +84,17 @@ async def gather_records(
     request_id: str,
 ) -> FetchedRecords:
     """Every city's records on ``id_number``, with a status per city; never fails because a city did."""
-    outcomes = await ask_every_city(
-        registry,
-        lambda client: client.person_records(
-            id_number=id_number,
-            service_token=service_token(minter, client, principal=principal, verdict=verdict),
-            request_id=request_id,
+    outcomes = zip(
+        registry.clients,
+        await ask_every_city(
+            registry,
+            lambda client: client.person_records(
+                id_number=id_number,
+                service_token=service_token(minter, client, principal=principal, verdict=verdict),
+                request_id=request_id,
+            ),
         ),
+        strict=True,
     )
     results = [
         FetchedCity(
@@ -103,11 +108,10 @@ async def gather_records(
         )
         for client, outcome in outcomes
     ]
-    answered = {CityCallStatus.OK, CityCallStatus.NOT_FOUND}
     return FetchedRecords(
         request_id=request_id,
         id_number=id_number,
-        complete=all(result.status in answered for result in results),
+        complete=all(result.status in ANSWERED for result in results),
         cities=results,
     )
 
@@ -124,7 +128,11 @@ async def lookup_records(
     request_id: str,
     case_ref: str | None = None,
 ) -> RecordsResponse:
-    """Every city's records on ``id_number`` as the policy releases them to ``principal`` for ``purpose``."""
+    """Every city's records on ``id_number`` as the policy releases them to ``principal`` for ``purpose``.
+
+    Each city's answer is released as soon as it arrives, so that the last answer is all that is left to handle
+    when it comes.
+    """
     verdict = await decide(
         governance,
         principal=principal,
@@ -135,33 +143,32 @@ async def lookup_records(
         request_id=request_id,
         case_ref=case_ref,
     )
-    fetched = await gather_records(
-        registry=registry,
-        minter=minter,
-        principal=principal,
-        id_number=id_number,
-        verdict=verdict,
-        request_id=request_id,
-    )
+
+    async def released(client: CityClient) -> CityResult:
+        outcome = await client.person_records(
+            id_number=id_number,
+            service_token=service_token(minter, client, principal=principal, verdict=verdict),
+            request_id=request_id,
+        )
+        return CityResult(
+            city=client.entry.ref,
+            status=outcome.status,
+            elapsed_ms=outcome.elapsed_ms,
+            records=None if outcome.payload is None else verdict.release(outcome.payload.model_dump(mode="json")),
+            detail=outcome.detail,
+            attempts=outcome.attempts,
+            breaker=outcome.breaker,
+        )
+
+    cities = await ask_every_city(registry, released)
     return RecordsResponse(
         request_id=request_id,
         decision_id=verdict.decision_id,
         policy=verdict.policy,
         purpose=purpose.value,
         id_number=id_number,
-        complete=fetched.complete,
-        cities=[
-            CityResult(
-                city=result.city,
-                status=result.status,
-                elapsed_ms=result.elapsed_ms,
-                records=None if result.records is None else verdict.release(result.records.model_dump(mode="json")),
-                detail=result.detail,
-                attempts=result.attempts,
-                breaker=result.breaker,
-            )
-            for result in fetched.cities
-        ],
+        complete=all(result.status in ANSWERED for result in cities),
+        cities=cities,
         disclosure=verdict.disclosure(),
     )
 

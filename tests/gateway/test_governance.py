@@ -27,7 +27,7 @@ from governance.policy import PolicyError, load_policy
 from mock_cities.personas import PERSONAS
 from schemas.problems import PROBLEM_MEDIA_TYPE
 from tests.conftest import World, bearer, login
-from tests.gateway.faults import DeadCity
+from tests.gateway.faults import DeadCity, Recording
 
 LIU_YANG, WANG_XIUYING, CHEN_JING = (
     next(p for p in PERSONAS if p.key == k) for k in ("liu-yang", "wang-xiuying", "chen-jing")
@@ -400,3 +400,18 @@ async def test_200_concurrent_lookups_make_200_chained_audit_entries(world: Worl
     with Session(engine) as session:
         seqs = session.exec(select(AuditEntry.seq).where(col(AuditEntry.request_id).in_(request_ids))).all()
     assert len(seqs) == 200 and len(set(seqs)) == 200
+
+
+async def test_a_refused_lookup_is_recorded_and_asks_no_city(world: World) -> None:
+    async with AsyncExitStack() as stack:
+        seen = {code: Recording(world.transports[code]) for code in CITY_CODES}
+        gateway = await world.another_gateway(stack, transports=dict(seen))
+        response = await lookup(
+            gateway.client, await official(gateway.client), LIU_YANG.id_number, purpose="medical-filing"
+        )
+    assert response.status_code == 403, response.text
+    decision_id = response.json()["decision_id"]
+    assert not [r for city in seen.values() for r in city.requests if r.url.path.endswith("/records")]
+    with Session(world.gateway.state.engine) as session:
+        (entry,) = session.exec(select(AuditEntry).where(AuditEntry.decision_id == decision_id)).all()
+    assert entry.outcome == "denied" and json.loads(entry.cities) == []
