@@ -18,3 +18,18 @@ def test_a_folder_seeded_with_monthly_rows_is_not_reused(tmp_path: Path) -> None
     # What seeding recorded before histories were kept as periods: no layout.
     (tmp_path / POPULATION_FILE).write_text(json.dumps({"seed": 5, "residents_per_city": 7}), encoding="utf-8")
     assert recorded_population(tmp_path) is None
+
+
+def test_czt_run_refuses_a_folder_seeded_with_the_older_layout(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from czt.cli import app
+
+    for name in ("changsha", "zhuzhou", "xiangtan", "gateway"):
+        (tmp_path / f"{name}.db").touch()  # a folder seeded before: files there, no layout recorded
+    (tmp_path / POPULATION_FILE).write_text(json.dumps({"seed": 5, "residents_per_city": 7}), encoding="utf-8")
+
+    result = CliRunner().invoke(app, ["run", "--data-dir", str(tmp_path)])
+
+    assert result.exit_code == 2
+    assert "older table layout" in result.output and "--replace" in result.output
