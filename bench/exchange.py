@@ -36,6 +36,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import os
 import random
 import resource
 import shutil
@@ -287,6 +288,21 @@ class Stack:
                 found[name] = pid
         return found
 
+    def cpu_ms_per_call(self, probes: dict[str, Sequence[Call]], *, samples: int) -> dict[str, dict[str, float]]:
+        """CPU milliseconds each process spends per call, for each probe: ``samples`` calls of the probe one after
+        another, each process's CPU time (``/proc``) before and after, divided by ``samples``; this process's own
+        as ``load generator``. CPU time, unlike a latency, does not move with what else the machine is doing: it
+        says what a call costs, where the latency series say how long it takes."""
+        pids = self.process_ids()
+        costs = {}
+        for name, calls in probes.items():
+            before, mine = {p: _cpu_s(pid) for p, pid in pids.items()}, time.process_time()
+            asyncio.run(sequential(calls, samples=samples, warmup=0))
+            after, mine = {p: _cpu_s(pid) for p, pid in pids.items()}, time.process_time() - mine
+            costs[name] = {p: round((after[p] - before[p]) / samples * 1000, 3) for p in pids}
+            costs[name]["load generator"] = round(mine / samples * 1000, 3)
+        return costs
+
     def peak_rss_mb(self) -> dict[str, float]:
         return {name: _vm_hwm_mb(pid) for name, pid in self.process_ids().items()}
 
@@ -300,6 +316,12 @@ def _children(pid: int) -> list[int]:
     for task in Path(f"/proc/{pid}/task").iterdir():
         children += [int(c) for c in (task / "children").read_text().split()]
     return children
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far, all its threads (``/proc/PID/stat`` fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _vm_hwm_mb(pid: int) -> float:
@@ -409,6 +431,9 @@ def measure_exchange(stack_: Stack, args: argparse.Namespace) -> dict[str, Any]:
             "slowest_direct_p50_ms": max(runs[slug].p50_ms for slug in direct),
         }
     stack_.inject_latency(None)
+    # Where the time goes, as CPU per call: a lookup through the gateway, and a read on each city directly.
+    direct = {city["slug"]: [stack_.direct(city, EVERYWHERE)] for city in stack_.cities}
+    results["cpu_ms_per_call"] = stack_.cpu_ms_per_call({GATEWAY: [me], **direct}, samples=args.samples)
 
     rng = random.Random(SEED)  # noqa: S311 - a sample, not a secret
     candidates = _ids(stack_.run.data_dir, 400)
@@ -548,6 +573,7 @@ def figures(exchange: dict[str, Any], scale: dict[str, Any] | None, args: argpar
             "ms",
             f"{over['direct_together']['p50_ms']:.2f} ms; the gateway's own share: {overhead_own:.2f} ms",
         ),
+        _cpu_reading(exchange, fan),
         Figure(
             f"throughput: lookups/s ÷ direct reads/s, concurrency {args.concurrency}",
             thr["ratio"],
@@ -607,6 +633,26 @@ def figures(exchange: dict[str, Any], scale: dict[str, Any] | None, args: argpar
         )
     )
     return rows
+
+
+def _cpu_reading(exchange: dict[str, Any], fan: dict[str, Any]) -> Figure:
+    """The gateway's CPU per lookup beside what the fan-out target leaves it: 1.1 × one direct call, less the
+    three cities answering at once (the floor). At concurrency 1 nearly all of the gateway's CPU is on the path of
+    the lookup: its work before the cities are asked and after they answer, with nothing to overlap it."""
+    cpu = exchange["cpu_ms_per_call"]
+    lookup = cpu[GATEWAY]
+    cities = {name: ms for name, ms in lookup.items() if name not in (GATEWAY, "load generator")}
+    reads = "/".join(f"{cpu[name][name]:.1f}" for name in cities if name in cpu)
+    budget = FAN_OUT_MAX * fan["slowest_direct_p50_ms"] - fan["direct_together"]["p50_ms"]
+    return Figure(
+        "  CPU per lookup, the gateway's (from /proc, concurrency 1)",
+        lookup[GATEWAY],
+        "(reading)",
+        None,
+        "ms",
+        f"the fan-out target leaves it {budget:.1f} ms above the floor; the cities' "
+        f"{'+'.join(f'{ms:.1f}' for ms in cities.values())} ms (a direct read: {reads} ms)",
+    )
 
 
 def report(rows: list[Figure], transports: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import hashlib
 import json
 import os
 import platform
@@ -261,7 +262,24 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "cedarpy": metadata.version("cedarpy"),
         "load_average_before": [round(x, 2) for x in os.getloadavg()],
+        "calibration_ms": calibration_ms(),
     }
+
+
+def calibration_ms() -> float:
+    """CPU milliseconds of a fixed piece of CPython work (JSON, hashing, dicts), best of five: how fast this
+    machine runs Python at the moment. VMs of the same kind have run the same benchmark up to 2× apart from one
+    day to the next; with this beside them, absolute times of different runs can be compared."""
+    doc = {"items": [{"month": f"2020-{m:02d}", "amount": f"{m * 101.25:.2f}", "n": m} for m in range(1, 13)] * 20}
+    best = float("inf")
+    for _ in range(5):
+        started = time.process_time()
+        for _ in range(100):
+            text = json.dumps(doc, sort_keys=True)
+            hashlib.sha256(text.encode()).hexdigest()
+            {item["month"]: item for item in json.loads(text)["items"]}
+        best = min(best, time.process_time() - started)
+    return round(best * 1000, 1)
 
 
 def _met(ok: bool) -> str:
