@@ -58,7 +58,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from bench.policy_lab import machine
+from bench.policy_lab import machine, results_path
 from commons.db import make_engine
 from czt.launch import CztRun, czt_run, free_port_run
 from czt.seeding import record_population, recorded_population
@@ -72,7 +72,6 @@ from gateway.exchange.transport import HttpTransport
 from mock_cities.personas import DEMO_RESIDENT_PASSWORD
 from schemas.purposes import Purpose
 
-RESULTS = Path(__file__).resolve().parent / "results"
 GATEWAY, TOGETHER = "gateway", "together"
 """Names of the gateway's latency series and of the three direct calls sent at once."""
 SEED = 2026
@@ -728,7 +727,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "transports": transports,
         "scale": scale,
     }
-    out = args.json or RESULTS / f"exchange-{started.date().isoformat()}.json"
+    out = args.json or results_path("exchange", started)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
     console.print(f"Results: {out}")

@@ -266,6 +266,13 @@ def machine() -> dict[str, Any]:
     }
 
 
+def results_path(name: str, started: dt.datetime) -> Path:
+    """``bench/results/<name>-<date>.json``, or with the time added when a run of the same day is already there:
+    results are for comparing runs, so a second run never overwrites the first."""
+    path = RESULTS / f"{name}-{started.date().isoformat()}.json"
+    return path if not path.exists() else RESULTS / f"{name}-{started.strftime('%Y-%m-%d-%H%M')}.json"
+
+
 def calibration_ms() -> float:
     """CPU milliseconds of a fixed piece of CPython work (JSON, hashing, dicts), best of five: how fast this
     machine runs Python at the moment. VMs of the same kind have run the same benchmark up to 2× apart from one
@@ -403,7 +410,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     text = json.dumps(_rounded(result), ensure_ascii=False, indent=2) + "\n"
     RESULTS.mkdir(exist_ok=True)
-    paths = [RESULTS / f"policy-lab-{started.date().isoformat()}.json", *([args.json] if args.json else [])]
+    paths = [results_path("policy-lab", started), *([args.json] if args.json else [])]
     for path in paths:
         path.write_text(text, encoding="utf-8")
     console.print("Results: " + ", ".join(str(p) for p in paths))

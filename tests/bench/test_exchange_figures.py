@@ -5,11 +5,14 @@ The benchmark itself runs a real stack (``make bench``), not in the suite; these
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import time
+from pathlib import Path
 
 import pytest
 
+from bench import policy_lab
 from bench.exchange import GATEWAY, _cpu_s, figures
 
 
@@ -79,3 +82,12 @@ def test_cpu_seconds_of_a_process_grow_with_its_work() -> None:
         sum(range(1000))
     # /proc counts in clock ticks (10 ms here): allow two.
     assert _cpu_s(os.getpid()) - before >= 0.08
+
+
+def test_a_second_run_of_the_day_keeps_the_first_runs_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(policy_lab, "RESULTS", tmp_path)
+    started = dt.datetime(2026, 11, 28, 4, 20)
+    first = policy_lab.results_path("exchange", started)
+    assert first == tmp_path / "exchange-2026-11-28.json"
+    first.write_text("{}")
+    assert policy_lab.results_path("exchange", started) == tmp_path / "exchange-2026-11-28-0420.json"
