@@ -290,8 +290,8 @@ class Stack:
     def cpu_ms_per_call(self, probes: dict[str, Sequence[Call]], *, samples: int) -> dict[str, dict[str, float]]:
         """CPU milliseconds each process spends per call, for each probe: ``samples`` calls of the probe one after
         another, each process's CPU time (``/proc``) before and after, divided by ``samples``; this process's own
-        as ``load generator``. CPU time, unlike a latency, does not move with what else the machine is doing: it
-        says what a call costs, where the latency series say how long it takes."""
+        as ``load generator``. CPU time moves far less than a latency with what else the machine is doing: it says
+        what a call costs, where the latency series say how long it takes."""
         pids = self.process_ids()
         costs = {}
         for name, calls in probes.items():

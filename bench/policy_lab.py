@@ -275,8 +275,9 @@ def results_path(name: str, started: dt.datetime) -> Path:
 
 def calibration_ms() -> float:
     """CPU milliseconds of a fixed piece of CPython work (JSON, hashing, dicts), best of five: how fast this
-    machine runs Python at the moment. VMs of the same kind have run the same benchmark up to 2× apart from one
-    day to the next; with this beside them, absolute times of different runs can be compared."""
+    machine runs the interpreter at the moment, one process alone. VMs of the same kind have run the exchange
+    benchmark 2× apart; this tells a slower interpreter from a machine that is slower at serving requests across
+    processes (on 2026-11-28 it did not move while the stack's CPU per request doubled: docs/performance.md)."""
     doc = {"items": [{"month": f"2020-{m:02d}", "amount": f"{m * 101.25:.2f}", "n": m} for m in range(1, 13)] * 20}
     best = float("inf")
     for _ in range(5):
