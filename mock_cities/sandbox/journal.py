@@ -59,13 +59,20 @@ class Journal:
     def __init__(self, size: int) -> None:
         self.size = size
         self._entries: deque[JournalEntry] = deque(maxlen=size)
-        self._seq = itertools.count(1)
+        self._last_seq = 0
+        self._cleared_at_seq = 0
+        """Requests numbered up to this one arrived before the journal was last emptied."""
 
     def next_seq(self) -> int:
-        return next(self._seq)
+        """The number of a request that has just arrived (its entry is recorded when it ends)."""
+        self._last_seq += 1
+        return self._last_seq
 
     def record(self, entry: JournalEntry) -> None:
-        self._entries.append(entry)
+        """Keep ``entry``, unless its request arrived before the journal was last emptied: one still in flight
+        then (say, sleeping through a latency fault when the sandbox was reset) must not reappear after it."""
+        if entry.seq > self._cleared_at_seq:
+            self._entries.append(entry)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -81,8 +88,10 @@ class Journal:
         return list(itertools.islice(found, limit))
 
     def clear(self) -> int:
+        """Empty the journal, of the requests still in flight too; how many entries it held."""
         count = len(self._entries)
         self._entries.clear()
+        self._cleared_at_seq = self._last_seq
         return count
 
 
