@@ -15,10 +15,12 @@ Because each hash covers the entry's whole content and the hash before it, tampe
 chain shows on its own is the whole log rewritten from some entry on, head included: an auditor who notes the
 head's hash (``czt audit verify`` prints it) and compares it later detects that too.
 
-Appends never fork the chain: each runs in one transaction whose first statement bumps the head's ``seq``. That
-write takes SQLite's database write lock, or PostgreSQL's lock on the head row, before anything is read, so
-concurrent appends queue one behind the other; each reads the hash its predecessor committed, and a rolled-back
-append gives its ``seq`` back, so ``seq`` runs 1, 2, 3 … without gaps.
+Appends never fork the chain: each runs in one transaction whose first statement bumps the head's ``seq`` (by
+the number of entries it appends: one, or a group). That write takes SQLite's database write lock, or
+PostgreSQL's lock on the head row, before anything is read, so concurrent appends queue one behind the other;
+each reads the hash its predecessor committed, and a rolled-back append gives its ``seq`` numbers back, so ``seq``
+runs 1, 2, 3 … without gaps. Within one gateway process, appends arriving together are grouped into one such
+transaction (:mod:`gateway.audit.group_commit`); across processes the lock still orders the groups.
 """
 
 from __future__ import annotations
@@ -164,15 +166,24 @@ def ensure_chain(engine: Engine) -> None:
 
 
 def append_exchange(engine: Engine, record: ExchangeRecord) -> AuditEntry:
-    """Append one exchange at the head of the chain and return its entry (with ``seq`` and ``hash``).
+    """Append one exchange at the head of the chain and return its entry (with ``seq`` and ``hash``)."""
+    return append_exchanges(engine, [record])[0]
 
-    A database momentarily too busy (SQLite "database is locked", a PostgreSQL serialization failure or
-    deadlock) is retried a few times; nothing was written by the failed attempt, so a retry cannot duplicate.
+
+def append_exchanges(engine: Engine, records: Sequence[ExchangeRecord]) -> list[AuditEntry]:
+    """Append ``records`` at the head of the chain, in order, in one transaction; their entries.
+
+    All or none: one commit (and on SQLite one fsync) for the group, which is what group commit
+    (:mod:`gateway.audit.group_commit`) gains under load. A database momentarily too busy (SQLite "database is
+    locked", a PostgreSQL serialization failure or deadlock) is retried a few times; nothing was written by the
+    failed attempt, so a retry cannot duplicate.
     """
+    if not records:
+        return []
     attempt = 1
     while True:
         try:
-            return _append_once(engine, record)
+            return _append_once(engine, records)
         except DBAPIError as exc:
             if attempt >= _ATTEMPTS or not _transient(exc):
                 raise
@@ -181,22 +192,29 @@ def append_exchange(engine: Engine, record: ExchangeRecord) -> AuditEntry:
             attempt += 1
 
 
-def _append_once(engine: Engine, record: ExchangeRecord) -> AuditEntry:
+def _append_once(engine: Engine, records: Sequence[ExchangeRecord]) -> list[AuditEntry]:
     # Core statements on one connection, no ORM unit of work: the append is on every exchange's path.
     head = AuditHead.__table__  # type: ignore[attr-defined]
     with engine.begin() as connection:
         # First statement, and a write: it takes the lock that makes concurrent appends queue (module docstring).
         # Starting with a SELECT instead would let SQLite WAL fail the later upgrade with SQLITE_BUSY_SNAPSHOT.
+        # The head moves past the whole group at once; the entries take the numbers it moved over.
         bumped = connection.execute(
-            update(head).where(head.c.id == HEAD_ID).values(seq=head.c.seq + 1).returning(head.c.seq, head.c.hash)
+            update(head)
+            .where(head.c.id == HEAD_ID)
+            .values(seq=head.c.seq + len(records))
+            .returning(head.c.seq, head.c.hash)
         ).first()
         if bumped is None:
             raise AuditUnavailable("the audit chain has no head row (audit_head id 1); see `czt audit verify`")
-        seq, prev_hash = bumped
-        entry = _new_entry(seq=seq, prev_hash=prev_hash, record=record)
-        connection.execute(insert(AuditEntry.__table__), [entry.model_dump()])  # type: ignore[attr-defined]
-        connection.execute(update(head).where(head.c.id == HEAD_ID).values(hash=entry.hash))
-    return entry
+        last_seq, prev_hash = bumped
+        entries = []
+        for seq, record in enumerate(records, start=last_seq - len(records) + 1):
+            entries.append(_new_entry(seq=seq, prev_hash=prev_hash, record=record))
+            prev_hash = entries[-1].hash
+        connection.execute(insert(AuditEntry.__table__), [entry.model_dump() for entry in entries])  # type: ignore[attr-defined]
+        connection.execute(update(head).where(head.c.id == HEAD_ID).values(hash=prev_hash))
+    return entries
 
 
 def _transient(exc: DBAPIError) -> bool:

@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from gateway.access import AccessDenied
-from gateway.audit import service as audit_service
+from gateway.audit.group_commit import GroupCommit
 from gateway.audit.models import ExchangeRecord
 from gateway.auth.models import Principal, PrincipalKind
 from gateway.consent import service as consent_service
@@ -107,6 +107,11 @@ class Governance:
     policy: CompiledPolicy
     shadow: CompiledPolicy | None
     hash_key: bytes
+    audit: GroupCommit = field(init=False)
+    """Appends to the audit chain in ``engine``, grouped when they arrive together."""
+
+    def __post_init__(self) -> None:
+        self.audit = GroupCommit(self.engine)
 
     def subject_pseudonym(self, id_number: str) -> str:
         return pseudonym(id_number, key=self.hash_key)
@@ -220,8 +225,7 @@ def _decide(
     )
     allowed = {c: d for c, d in decisions.items() if d.allowed} if refusal is None else {}
     delay = max((d.disclose_after_days for d in allowed.values()), default=0)
-    audit_service.append_exchange(
-        governance.engine,
+    governance.audit.append(
         ExchangeRecord(
             at=now,
             request_id=request_id,
@@ -308,7 +312,7 @@ async def record_ungated(
         consents=(),
         disclose_at=None,
     )
-    await run_in_threadpool(audit_service.append_exchange, governance.engine, record)
+    await run_in_threadpool(governance.audit.append, record)
     return decision_id
 
 

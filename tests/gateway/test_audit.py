@@ -22,7 +22,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
 from commons.db import make_engine
-from gateway.audit import service
+from gateway.audit import group_commit, service
 from gateway.audit.models import GENESIS_HASH, AuditEntry, AuditHead, ExchangeRecord
 from gateway.auth.demo import DEMO_OFFICIAL_PASSWORD
 from gateway.db import metadata
@@ -287,6 +287,135 @@ def test_verifying_while_appends_go_on_never_reports_a_false_break(engine: Engin
         appended = sum(w.result() for w in writers)
     assert all(r.valid for r in reports), [r.reason for r in reports if not r.valid]
     assert service.verify_chain(engine).entries == 5 + appended
+
+
+# --- group commit ------------------------------------------------------------------------------------------------
+
+
+def test_a_group_appended_in_one_transaction_is_the_chain_one_by_one_appends_make(databases: TestDatabases) -> None:
+    records = [record(at=T0 + timedelta(seconds=n)) for n in range(7)]
+    chains = []
+    for grouped in (False, True):
+        engine = make_engine(databases.new_url(f"audit_{uuid.uuid4().hex[:8]}"))
+        metadata.create_all(engine)
+        service.ensure_chain(engine)
+        try:
+            service.append_exchange(engine, record())  # a chain that does not start at the genesis
+            if grouped:
+                entries = service.append_exchanges(engine, records[:3]) + service.append_exchanges(engine, records[3:])
+            else:
+                entries = [service.append_exchange(engine, r) for r in records]
+            report = service.verify_chain(engine)
+        finally:
+            engine.dispose()
+        assert report.valid, report.reason
+        assert (report.entries, report.head_seq, report.head_hash) == (8, 8, entries[-1].hash)
+        chains.append([(e.seq, e.request_id, e.prev_hash == GENESIS_HASH) for e in entries])
+    assert chains[0] == chains[1]
+    assert [seq for seq, _, _ in chains[1]] == list(range(2, 9))
+
+
+class _HeldFirstGroup:
+    """Stands in for ``append_exchanges`` in the group committer: holds the first group until ``go`` is set, and
+    notes every group's request ids, so that a test decides which appends arrive together."""
+
+    def __init__(self, real: Any, *, failing: str | None = None) -> None:
+        self.real, self.failing = real, failing
+        self.go, self.first_started = threading.Event(), threading.Event()
+        self.groups: list[list[str]] = []
+
+    def __call__(self, engine: Engine, records: list[ExchangeRecord]) -> list[AuditEntry]:
+        self.groups.append([r.request_id for r in records])
+        if len(self.groups) == 1:
+            self.first_started.set()
+            assert self.go.wait(timeout=30)
+        if any(r.request_id == self.failing for r in records):
+            raise ValueError(f"no such column value: {self.failing}")
+        return self.real(engine, records)
+
+
+def _wait_for(condition: Any) -> None:
+    for _ in range(3000):
+        if condition():
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError("condition not reached in 30 s")
+
+
+def test_appends_that_arrive_while_a_group_is_written_share_the_next_transaction(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = _HeldFirstGroup(service.append_exchanges)
+    monkeypatch.setattr(group_commit, "append_exchanges", held)
+    committer = group_commit.GroupCommit(engine)
+    first, later = record(request_id="first"), [record(request_id=f"later-{n}") for n in range(10)]
+    with ThreadPoolExecutor(max_workers=11) as pool:
+        leading = pool.submit(committer.append, first)
+        assert held.first_started.wait(timeout=30)
+        waiting = [pool.submit(committer.append, r) for r in later]
+        _wait_for(lambda: len(committer._waiting) == len(later))
+        held.go.set()
+        entries = [leading.result(timeout=30)] + [w.result(timeout=30) for w in waiting]
+    # Two transactions: the first alone, then the ten that queued behind it, led by the first of them.
+    assert held.groups == [["first"], [r.request_id for r in later]]
+    assert (committer.groups, committer.appended) == (2, 11)
+    assert [e.request_id for e in entries] == ["first"] + [r.request_id for r in later]
+    assert [e.seq for e in entries] == list(range(1, 12))
+    report = service.verify_chain(engine)
+    assert (report.valid, report.entries) == (True, 11)
+
+
+def test_a_record_that_fails_its_group_fails_alone(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    held = _HeldFirstGroup(service.append_exchanges, failing="bad")
+    monkeypatch.setattr(group_commit, "append_exchanges", held)
+    committer = group_commit.GroupCommit(engine)
+    later = [record(request_id=name) for name in ("good-1", "bad", "good-2")]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        leading = pool.submit(committer.append, record(request_id="first"))
+        assert held.first_started.wait(timeout=30)
+        waiting = [pool.submit(committer.append, r) for r in later]
+        _wait_for(lambda: len(committer._waiting) == len(later))
+        held.go.set()
+        assert leading.result(timeout=30).seq == 1
+        with pytest.raises(ValueError, match="bad"):
+            waiting[1].result(timeout=30)
+        good = [waiting[0].result(timeout=30), waiting[2].result(timeout=30)]
+    # The group of three failed as a whole; written again one by one, only the bad record's append failed.
+    assert held.groups == [["first"], ["good-1", "bad", "good-2"], ["good-1"], ["bad"], ["good-2"]]
+    assert [(e.request_id, e.seq) for e in good] == [("good-1", 2), ("good-2", 3)]
+    report = service.verify_chain(engine)
+    assert (report.valid, report.entries) == (True, 3)
+
+
+def test_a_lone_append_is_written_at_once_and_its_error_is_its_own(engine: Engine) -> None:
+    committer = group_commit.GroupCommit(engine)
+    assert committer.append(record()).seq == 1
+    with Session(engine) as session:
+        session.exec(text("DELETE FROM audit_head"))  # type: ignore[call-overload]
+        session.commit()
+    with pytest.raises(service.AuditUnavailable):
+        committer.append(record())
+    assert (committer.groups, committer.appended) == (2, 2)
+
+
+def test_200_appends_from_48_threads_through_one_committer_chain_without_gaps(engine: Engine) -> None:
+    committer = group_commit.GroupCommit(engine)
+    records = [record() for _ in range(200)]
+    workers = 48
+    start = threading.Barrier(workers)
+
+    def append_one(index: int) -> AuditEntry:
+        if index < workers:
+            start.wait(timeout=30)
+        return committer.append(records[index])
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        entries = list(pool.map(append_one, range(len(records))))
+    assert [e.request_id for e in entries] == [r.request_id for r in records]
+    assert sorted(e.seq for e in entries) == list(range(1, 201))
+    assert committer.appended == 200
+    report = service.verify_chain(engine)
+    assert (report.valid, report.entries, report.head_seq) == (True, 200, 200)
 
 
 # --- the tracker's query -----------------------------------------------------------------------------------------
