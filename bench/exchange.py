@@ -18,7 +18,8 @@ on the same machine. Only ratios measured in one run are judged; absolute times 
      slowest direct city (parallel ≈ 1, sequential ≈ 3);
    - *throughput*: ``--concurrency`` workers for ``--seconds`` each: direct record reads of one city (rotating over
      residents it holds), then gateway lookups (rotating over logged-in residents); ratio = lookups/s ÷ reads/s.
-     The audit chain must have grown by exactly the lookups sent, and verify.
+     The audit chain must have grown by exactly the lookups sent, and verify; the gateway's ``/metrics`` tells in
+     how many transactions its group commit wrote them.
    With ``--profile``, py-spy samples the gateway through one more throughput run; the top of the profile is
    written beside the results.
 2. **Scale**: two data folders (``--base-residents`` and ``--scale-residents`` per city, kept under
@@ -268,6 +269,14 @@ class Stack:
         finally:
             engine.dispose()
 
+    def audit_transactions(self) -> int:
+        """Transactions the gateway's audit log has written so far (groups of appends: ``czt_audit_group_size``)."""
+        import httpx
+
+        metrics = httpx.get(f"{self.gateway}/metrics", timeout=10).text
+        counts = [line.split()[-1] for line in metrics.splitlines() if line.startswith("czt_audit_group_size_count")]
+        return int(float(counts[0])) if counts else 0
+
     def verify_audit(self) -> bool:
         engine = make_engine(f"sqlite:///{self.run.data_dir / 'gateway.db'}")
         try:
@@ -441,9 +450,9 @@ def measure_exchange(stack_: Stack, args: argparse.Namespace) -> dict[str, Any]:
     reads = held_by(stack_, city, candidates[:200])
     lookups = [stack_.login(call.url.rsplit("/", 2)[-2]) for call in reads[: args.residents_logged_in]]
     direct_run = asyncio.run(saturate(reads, seconds=args.seconds, concurrency=args.concurrency))
-    before = stack_.audit_entries()
+    before, transactions = stack_.audit_entries(), stack_.audit_transactions()
     gateway_run = asyncio.run(saturate(lookups, seconds=args.seconds, concurrency=args.concurrency))
-    appended = stack_.audit_entries() - before
+    appended, transactions = stack_.audit_entries() - before, stack_.audit_transactions() - transactions
     results["throughput"] = {
         "concurrency": args.concurrency,
         "direct_city": city["slug"],
@@ -455,6 +464,7 @@ def measure_exchange(stack_: Stack, args: argparse.Namespace) -> dict[str, Any]:
         "audit_appended": appended,
         "audit_expected": gateway_run.sent + gateway_run.warmup,
         "audit_verifies": stack_.verify_audit(),
+        "audit_transactions": transactions,
     }
     if args.profile:
         results["profile"] = profile_gateway(stack_, lookups, args)
@@ -587,7 +597,7 @@ def figures(exchange: dict[str, Any], scale: dict[str, Any] | None, args: argpar
             f"= {thr['audit_expected']}",
             thr["audit_appended"] == thr["audit_expected"] and thr["audit_verifies"],
             "entries",
-            "chain verifies" if thr["audit_verifies"] else "CHAIN BROKEN",
+            ("chain verifies" if thr["audit_verifies"] else "CHAIN BROKEN") + _groups(thr),
         ),
     ]
     rss = dict(exchange["peak_rss_mb"])
@@ -632,6 +642,14 @@ def figures(exchange: dict[str, Any], scale: dict[str, Any] | None, args: argpar
         )
     )
     return rows
+
+
+def _groups(thr: dict[str, Any]) -> str:
+    """How the throughput run's entries were committed: in how many transactions (the audit log's group commit)."""
+    transactions = thr.get("audit_transactions")
+    if not transactions:
+        return ""
+    return f"; {thr['audit_appended']} entries in {transactions} transactions (group commit)"
 
 
 def _cpu_reading(exchange: dict[str, Any], fan: dict[str, Any]) -> Figure:

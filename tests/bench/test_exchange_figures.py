@@ -39,6 +39,7 @@ def _exchange() -> dict[str, object]:
             "audit_appended": 500,
             "audit_expected": 500,
             "audit_verifies": True,
+            "audit_transactions": 180,
         },
         "cpu_ms_per_call": {
             GATEWAY: {GATEWAY: 19.0, "changsha": 7.5, "zhuzhou": 7.0, "xiangtan": 7.2, "load generator": 1.0},
@@ -74,6 +75,12 @@ def test_the_gateways_cpu_per_lookup_stands_beside_what_the_fan_out_target_leave
     assert "the fan-out target leaves it 2.0 ms above the floor" in row.detail  # 1.1 × 60 ms − 64 ms
     assert "7.5+7.0+7.2 ms" in row.detail
     assert "a direct read: 8.0/6.5/7.0 ms" in row.detail
+
+
+def test_the_audit_row_tells_in_how_many_transactions_the_entries_were_committed() -> None:
+    row = _rows()["every lookup audited, chain verifies"]
+    assert (row.value, row.met) == (500, True)
+    assert row.detail == "chain verifies; 500 entries in 180 transactions (group commit)"
 
 
 def test_cpu_seconds_of_a_process_grow_with_its_work() -> None:

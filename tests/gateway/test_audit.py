@@ -523,6 +523,22 @@ async def test_my_access_log_tells_when_who_why_and_what(world: World) -> None:
     assert with_own[0]["who"]["city"] is None
 
 
+async def test_lookups_sent_at_once_are_each_on_record_before_their_answer(world: World) -> None:
+    """Through the gateway's group commit: every lookup's decision is in the chain, which still verifies."""
+    engine: Engine = world.gateway.state.engine
+    committer = world.gateway.state.governance.audit
+    appended_before = committer.appended
+    token = await login(world.client, LIU_YANG)
+    answers = await asyncio.gather(*(world.client.get("/v1/me/records", headers=bearer(token)) for _ in range(12)))
+    assert [a.status_code for a in answers] == [200] * 12
+    decisions = {a.json()["decision_id"] for a in answers}
+    with Session(engine) as session:
+        rows = session.exec(select(AuditEntry.seq).where(col(AuditEntry.decision_id).in_(decisions))).all()
+    assert len(rows) == 12, rows
+    assert committer.appended - appended_before >= 12  # a background flow of another test may append too
+    assert (await run_in_threadpool(service.verify_chain, engine)).valid
+
+
 async def test_my_access_log_shows_nobody_elses_records(world: World) -> None:
     engine: Engine = world.gateway.state.engine
     elsewhere = record(subject=pseudonym("430302195803089240", key=TEST_HASH_KEY))
