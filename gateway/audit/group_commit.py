@@ -14,9 +14,13 @@ group, which the first of them leads::
 
 Nothing about an append's meaning changes: it returns only once its entry is committed, so an exchange is
 still on record before any city is asked; the chain, its hashes and ``seq`` are those of appends made one by
-one, in the order the group was taken. A lone append is a group of one, written at once. If a group's
-transaction fails for any reason but a busy database (which :func:`append_exchanges` retries), its appends are
-written again one by one, so that one bad record fails its own exchange and no other.
+one, in the order the group was taken. A lone append is a group of one, written at once.
+
+When a group's transaction fails, what failed decides: a state of the database — busy past
+:func:`append_exchanges`' retries, unreachable, or without a chain head — fails every append of the group at once
+(writing them one by one would only wait that long again for each); anything else may be one record's fault (a
+value the database refuses), so the appends are written again one by one, and a bad record fails its own exchange
+and no other.
 
 One :class:`GroupCommit` per gateway process and database (``Governance.audit``); several gateway processes on
 one database each group their own appends, and the database's lock orders their groups.
@@ -29,9 +33,10 @@ from dataclasses import dataclass, field
 
 from prometheus_client import Histogram
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from gateway.audit.models import AuditEntry, ExchangeRecord
-from gateway.audit.service import append_exchanges
+from gateway.audit.service import AuditUnavailable, append_exchanges
 
 MAX_GROUP = 256
 """Appends written in one transaction at most: bounds a transaction's size, not a waiter's wait."""
@@ -113,8 +118,9 @@ class GroupCommit:
         try:
             entries = append_exchanges(self.engine, [waiting.record for waiting in group])
         except Exception as exc:
-            if len(group) == 1:
-                group[0].error = exc
+            if len(group) == 1 or isinstance(exc, OperationalError | AuditUnavailable):
+                for waiting in group:  # the database's state, not a record's fault: the same for every append
+                    waiting.error = exc
                 return
             for waiting in group:  # one by one, so that a bad record fails only its own exchange
                 self._write([waiting])

@@ -212,7 +212,8 @@ def _append_once(engine: Engine, records: Sequence[ExchangeRecord]) -> list[Audi
         for seq, record in enumerate(records, start=last_seq - len(records) + 1):
             entries.append(_new_entry(seq=seq, prev_hash=prev_hash, record=record))
             prev_hash = entries[-1].hash
-        connection.execute(insert(AuditEntry.__table__), [entry.model_dump() for entry in entries])  # type: ignore[attr-defined]
+        rows = [entry.model_dump() for entry in entries]
+        connection.execute(insert(AuditEntry.__table__), rows)  # type: ignore[attr-defined]
         connection.execute(update(head).where(head.c.id == HEAD_ID).values(hash=prev_hash))
     return entries
 

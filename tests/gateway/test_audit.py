@@ -19,6 +19,7 @@ import httpx
 import pytest
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from commons.db import make_engine
@@ -319,8 +320,9 @@ class _HeldFirstGroup:
     """Stands in for ``append_exchanges`` in the group committer: holds the first group until ``go`` is set, and
     notes every group's request ids, so that a test decides which appends arrive together."""
 
-    def __init__(self, real: Any, *, failing: str | None = None) -> None:
+    def __init__(self, real: Any, *, failing: str | None = None, error: Exception | None = None) -> None:
         self.real, self.failing = real, failing
+        self.error = error or ValueError(f"no such column value: {failing}")
         self.go, self.first_started = threading.Event(), threading.Event()
         self.groups: list[list[str]] = []
 
@@ -330,7 +332,7 @@ class _HeldFirstGroup:
             self.first_started.set()
             assert self.go.wait(timeout=30)
         if any(r.request_id == self.failing for r in records):
-            raise ValueError(f"no such column value: {self.failing}")
+            raise self.error
         return self.real(engine, records)
 
 
@@ -385,6 +387,26 @@ def test_a_record_that_fails_its_group_fails_alone(engine: Engine, monkeypatch: 
     assert [(e.request_id, e.seq) for e in good] == [("good-1", 2), ("good-2", 3)]
     report = service.verify_chain(engine)
     assert (report.valid, report.entries) == (True, 3)
+
+
+def test_a_database_that_stays_locked_fails_the_group_at_once(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    locked = OperationalError("INSERT INTO audit_entry …", {}, Exception("database is locked"))
+    held = _HeldFirstGroup(service.append_exchanges, failing="b", error=locked)
+    monkeypatch.setattr(group_commit, "append_exchanges", held)
+    committer = group_commit.GroupCommit(engine)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        leading = pool.submit(committer.append, record(request_id="first"))
+        assert held.first_started.wait(timeout=30)
+        waiting = [pool.submit(committer.append, record(request_id=name)) for name in ("a", "b")]
+        _wait_for(lambda: len(committer._waiting) == 2)
+        held.go.set()
+        assert leading.result(timeout=30).seq == 1
+        for append in waiting:
+            with pytest.raises(OperationalError, match="locked"):
+                append.result(timeout=30)
+    # Not written again one by one: a locked database is the same for every record, and each try waits.
+    assert held.groups == [["first"], ["a", "b"]]
+    assert service.verify_chain(engine).entries == 1
 
 
 def test_a_lone_append_is_written_at_once_and_its_error_is_its_own(engine: Engine) -> None:
