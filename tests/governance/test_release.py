@@ -186,6 +186,19 @@ def test_a_list_category_is_cut_item_by_item() -> None:
     }
 
 
+def test_items_released_whole_pass_through_and_an_item_with_a_field_not_released_is_cut() -> None:
+    record = person_records()
+    deposits = record["provident_fund"]["deposits"]
+    deposits[1]["note"] = "a field no decision names"  # e.g. a city sending more than the standard
+    every_field = ("month", "employer_amount", "personal_amount")
+
+    out = release(record, decisions(allow("provident_fund.deposits", *every_field)), hash_key=KEY)
+
+    released = out["provident_fund"]["deposits"]
+    assert released[0] is deposits[0] and released[2] is deposits[2]  # whole: not copied
+    assert released[1] == {name: deposits[1][name] for name in every_field}
+
+
 def test_two_categories_of_one_domain_come_out_side_by_side() -> None:
     out = release(
         person_records(),
