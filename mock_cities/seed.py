@@ -15,7 +15,6 @@ process writes them: generating a person costs several times what writing them d
 from __future__ import annotations
 
 import os
-import sys
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -212,9 +211,9 @@ def _worker_context() -> BaseContext:
     if "forkserver" not in get_all_start_methods():
         return get_context("spawn")
     context = get_context("forkserver")
-    main = getattr(getattr(sys.modules.get("__main__"), "__spec__", None), "name", None)
-    # Children import the main module again (as __mp_main__): preloaded, its imports cost nothing then.
-    context.set_forkserver_preload([name for name in ("__main__", main, __name__) if name])
+    # Children run the main module again (as __mp_main__): preloaded, its imports cost nothing then. Not under its
+    # own name too (``bench.seeding``): runpy would then find it imported already and warn in every worker.
+    context.set_forkserver_preload(["__main__", __name__])
     return context
 
 
