@@ -18,6 +18,7 @@ from commons.metrics import MetricsMiddleware
 from commons.metrics import router as metrics_router
 from commons.problems import ProblemSpec, install_problem_handlers
 from commons.request_id import RequestIdMiddleware
+from commons.server_timing import ServerTimingMiddleware
 from gateway.access import AccessDenied
 from gateway.audit import service as audit_service
 from gateway.audit.router import router as audit_router
@@ -167,6 +168,9 @@ def create_app(
     # Inside RequestIdMiddleware (added after it), so that its access-log line carries the request id.
     app.add_middleware(MetricsMiddleware, service="gateway")
     app.add_middleware(RequestIdMiddleware)
+    if settings.server_timing:
+        # Outermost, so that its ``total`` covers every other layer of the request.
+        app.add_middleware(ServerTimingMiddleware)
     install_problem_handlers(app, PROBLEMS)
     app.include_router(auth_router)
     app.include_router(records_router)

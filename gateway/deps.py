@@ -16,6 +16,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
 from commons.keys import SigningKey
+from commons.server_timing import timed
 from gateway.access import AccessDenied
 from gateway.auth.demo import ADMIN_SCOPE
 from gateway.auth.models import Principal, PrincipalKind
@@ -78,7 +79,8 @@ async def get_current_principal(
 ) -> Principal:
     if token is None:
         raise InvalidToken("a bearer access token is required")
-    return read_access_token(token, key=key, issuer=settings.issuer, audience=settings.audience)
+    with timed("auth"):
+        return read_access_token(token, key=key, issuer=settings.issuer, audience=settings.audience)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]

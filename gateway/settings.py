@@ -108,6 +108,9 @@ class GatewaySettings(BaseSettings):
     where it would decide otherwise, the divergence is kept for admins to list."""
     pseudonym_key_file: Path | None = None
     """Secret for pseudonyms of data subjects and ``hash`` masks; default ``<data_dir>/keys/pseudonym.key``."""
+    server_timing: bool = True
+    """Send ``Server-Timing`` on every response: how long authentication, the policy decision, the audit append,
+    each city and the release took (``commons/server_timing.py``). Durations only, never data."""
     demo: bool = False
     """Demo mode (``czt run`` sets it): the portal at ``/`` offers a persona picker, one-click logins with the
     published demo passwords (``GET /portal/demo``). Never on in a real deployment."""

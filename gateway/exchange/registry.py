@@ -32,6 +32,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 from pydantic import ValidationError
 
+from commons import server_timing
 from commons.jwks import KeySource, KeysUnavailable, RemoteJwks, StaticKeys
 from commons.response_signing import SIGNATURE_HEADER, InvalidResponseSignature, verify_response_signature
 from gateway.exchange import metrics
@@ -273,7 +274,9 @@ class CityClient:
             raise
         self._judge(permit, outcome)
         outcome = dataclasses.replace(outcome, breaker=self.breaker.state)
-        metrics.observe_call(self.entry.code, outcome.status, time.perf_counter() - started)
+        spent = time.perf_counter() - started
+        metrics.observe_call(self.entry.code, outcome.status, spent)
+        server_timing.record(f"city-{self.entry.code}", spent * 1000, outcome.status.value)
         log.info("city call city=%s method=%s path=%s status=%s attempts=%d breaker=%s elapsed_ms=%d",
                  self.entry.code, method, path, outcome.status, outcome.attempts, outcome.breaker,
                  outcome.elapsed_ms)  # fmt: skip
@@ -358,21 +361,8 @@ class CityClient:
     ) -> CityOutcome[T]:
         elapsed, code = _ms_since(started), response.status_code
         if code == 200:
-            try:
-                await verify_response_signature(
-                    response.headers.get(SIGNATURE_HEADER),
-                    body=response.content,
-                    status=code,
-                    keys=self.keys,
-                    issuer=self.entry.code,
-                    request_id=request_id,
-                )
-            except (InvalidResponseSignature, KeysUnavailable) as exc:
-                return CityOutcome(CityCallStatus.ERROR, elapsed, detail=f"untrusted answer: {exc}", http_status=code)
-            try:
-                return CityOutcome(CityCallStatus.OK, elapsed, read(response), http_status=code)
-            except (ValidationError, ValueError) as exc:
-                return CityOutcome(CityCallStatus.ERROR, elapsed, detail=f"payload breaks the exchange standard: {exc}")
+            with server_timing.timed("check"):  # the signature and the exchange standard, together
+                return await self._check(response, read, elapsed, request_id)
         if code == 404:
             return CityOutcome(CityCallStatus.NOT_FOUND, elapsed, http_status=code)
         if code in (401, 403):
@@ -384,6 +374,27 @@ class CityClient:
             http_status=code,
             problem_type=_problem_type(response),
         )
+
+    async def _check(
+        self, response: httpx.Response, read: Callable[[httpx.Response], T], elapsed: int, request_id: str
+    ) -> CityOutcome[T]:
+        """A 200 answer, trusted once its signature verifies, then read as the exchange standard says."""
+        code = response.status_code
+        try:
+            await verify_response_signature(
+                response.headers.get(SIGNATURE_HEADER),
+                body=response.content,
+                status=code,
+                keys=self.keys,
+                issuer=self.entry.code,
+                request_id=request_id,
+            )
+        except (InvalidResponseSignature, KeysUnavailable) as exc:
+            return CityOutcome(CityCallStatus.ERROR, elapsed, detail=f"untrusted answer: {exc}", http_status=code)
+        try:
+            return CityOutcome(CityCallStatus.OK, elapsed, read(response), http_status=code)
+        except (ValidationError, ValueError) as exc:
+            return CityOutcome(CityCallStatus.ERROR, elapsed, detail=f"payload breaks the exchange standard: {exc}")
 
     def _filing(self, response: httpx.Response) -> Filing:
         filing = Filing.model_validate_json(response.content)

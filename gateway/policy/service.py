@@ -25,9 +25,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from commons.server_timing import timed
 from gateway.access import AccessDenied
 from gateway.audit.group_commit import GroupCommit
 from gateway.audit.models import ExchangeRecord
@@ -80,9 +82,10 @@ class Verdict:
     decisions: dict[str, Decision]
     hash_key: bytes = field(repr=False)
 
-    def release(self, record: dict[str, Any]) -> dict[str, Any]:
-        """A city's canonical record (JSON form) cut and masked as the decisions say."""
-        return release(record, self.decisions, hash_key=self.hash_key)
+    def release(self, record: BaseModel) -> dict[str, Any]:
+        """A city's canonical record, in JSON form, cut and masked as the decisions say."""
+        with timed("release"):
+            return release(record.model_dump(mode="json"), self.decisions, hash_key=self.hash_key)
 
     def disclosure(self) -> list[CategoryDisclosure]:
         return [
@@ -147,20 +150,20 @@ async def decide(
     """
     need = SERVICES[service].needs
     needs = need if categories is None else {category: need[category] for category in categories}
-    verdict = await run_in_threadpool(
-        _decide,
-        governance,
-        principal=principal,
-        subject=subject,
-        service=service,
-        needs=needs,
-        purpose=purpose,
-        cities=tuple(cities),
-        request_id=request_id,
-        case_ref=case_ref,
-        now=datetime.now(UTC),
-    )
-    return verdict
+    with timed("decide"):
+        return await run_in_threadpool(
+            _decide,
+            governance,
+            principal=principal,
+            subject=subject,
+            service=service,
+            needs=needs,
+            purpose=purpose,
+            cities=tuple(cities),
+            request_id=request_id,
+            case_ref=case_ref,
+            now=datetime.now(UTC),
+        )
 
 
 def _decide(

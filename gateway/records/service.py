@@ -154,7 +154,7 @@ async def lookup_records(
             city=client.entry.ref,
             status=outcome.status,
             elapsed_ms=outcome.elapsed_ms,
-            records=None if outcome.payload is None else verdict.release(outcome.payload.model_dump(mode="json")),
+            records=None if outcome.payload is None else verdict.release(outcome.payload),
             detail=outcome.detail,
             attempts=outcome.attempts,
             breaker=outcome.breaker,

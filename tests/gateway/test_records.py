@@ -13,6 +13,7 @@ from jose import jwt
 
 from commons.db import make_engine
 from commons.keys import SigningKey
+from commons.server_timing import SERVER_TIMING_HEADER, parse
 from gateway.auth.demo import DEMO_CLIENTS, DEMO_OFFICIAL_PASSWORD
 from gateway.settings import CityEntry
 from mock_cities.personas import PERSONAS
@@ -87,6 +88,27 @@ async def test_request_id_and_service_token_reach_every_city(world: World, signi
         assert claims["client_id"] == "czt-portal"
         assert claims["exp"] - claims["iat"] <= 60
         assert claims["decision_id"] and claims["jti"]
+
+
+async def test_server_timing_names_each_phase_of_a_lookup(world: World, city_entries: list[CityEntry]) -> None:
+    token = await login(world.client, LIU_YANG.id_number)
+    phases = parse((await world.client.get("/v1/me/records", headers=bearer(token))).headers[SERVER_TIMING_HEADER])
+    assert {"auth", "decide", "audit", "check", "release", "total"} <= set(phases)
+    assert {name: desc for name, (_, desc) in phases.items() if name.startswith("city-")} == {
+        "city-430100": "ok",
+        "city-430200": "ok",
+        "city-430300": "not_found",
+    }
+    # The audit append is part of the decision, and every phase is part of the request.
+    assert phases["audit"][0] <= phases["decide"][0] <= phases["total"][0]
+    assert all(ms <= phases["total"][0] for ms, _ in phases.values())
+
+    async with AsyncExitStack() as stack:
+        entries = [e.model_copy(update={"timeout_s": 0.5}) if e.code == "430300" else e for e in city_entries]
+        degraded = await world.another_gateway(stack, transports={"430300": DeadCity()}, entries=entries)
+        token = await login(degraded.client, CHEN_JING.id_number)
+        response = await degraded.client.get("/v1/me/records", headers=bearer(token))
+    assert parse(response.headers[SERVER_TIMING_HEADER])["city-430300"][1] == "unavailable"
 
 
 @pytest.mark.parametrize(
