@@ -60,7 +60,9 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from bench.policy_lab import machine, results_path
+from commons import server_timing
 from commons.db import make_engine
+from commons.server_timing import SERVER_TIMING_HEADER
 from czt.launch import CztRun, czt_run, free_port_run
 from czt.seeding import record_population, recorded_population
 from czt.settings import SeedSettings
@@ -116,6 +118,8 @@ class Run:
     seconds: float = 0.0
     warmup: int = 0
     """Untimed calls sent before the timed ones."""
+    phases: list[dict[str, float]] = field(default_factory=list)
+    """Each answer's ``Server-Timing`` (name → ms), when it sent one: the gateway's phases of that request."""
 
     @property
     def p50_ms(self) -> float:
@@ -137,7 +141,23 @@ class Run:
             "p50_ms": round(self.p50_ms, 3),
             "p90_ms": round(cut[89], 3),
             "p99_ms": round(cut[98], 3),
+            **({"server_timing_p50_ms": self.phase_p50s()} if self.phases else {}),
+            **({"outside_cities_p50_ms": round(self.outside_cities_p50(), 3)} if self.phases else {}),
         }
+
+    def outside_cities_p50(self) -> float:
+        """The p50 of ``total`` less the longest city call, request by request: the gateway's time before its
+        first call goes out and after its last answer is checked, which no city's speed can hide."""
+        return statistics.median(
+            p[server_timing.TOTAL] - max((ms for name, ms in p.items() if name.startswith("city-")), default=0.0)
+            for p in self.phases
+            if server_timing.TOTAL in p
+        )
+
+    def phase_p50s(self) -> dict[str, float]:
+        """The p50 of each ``Server-Timing`` phase, over the answers that named it."""
+        names = dict.fromkeys(name for phases in self.phases for name in phases)
+        return {name: round(statistics.median(p[name] for p in self.phases if name in p), 3) for name in names}
 
 
 async def _send(session: aiohttp.ClientSession, call: Call, run: Run) -> None:
@@ -146,9 +166,12 @@ async def _send(session: aiohttp.ClientSession, call: Call, run: Run) -> None:
         async with session.get(call.url, headers=call.headers) as response:
             await response.read()
             status = response.status
+            timing = response.headers.get(SERVER_TIMING_HEADER)
     except aiohttp.ClientError:
-        status = 0
+        status, timing = 0, None
     run.latencies_ms.append((time.perf_counter() - started) * 1000)
+    if timing:
+        run.phases.append({name: ms for name, (ms, _) in server_timing.parse(timing).items()})
     run.sent += 1
     run.statuses[status] = run.statuses.get(status, 0) + 1
     if status != 200:
@@ -175,6 +198,7 @@ async def _send_together(session: aiohttp.ClientSession, calls: Sequence[Call], 
     await asyncio.gather(*(_send(session, call, part) for call, part in zip(calls, parts, strict=True)))
     run.latencies_ms.append((time.perf_counter() - started) * 1000)
     run.sent += 1
+    run.phases.extend(phases for part in parts for phases in part.phases)
     status = 200 if all(part.failed == 0 for part in parts) else 0
     run.statuses[status] = run.statuses.get(status, 0) + 1
     if status != 200:
@@ -582,6 +606,7 @@ def figures(exchange: dict[str, Any], scale: dict[str, Any] | None, args: argpar
             "ms",
             f"{over['direct_together']['p50_ms']:.2f} ms; the gateway's own share: {overhead_own:.2f} ms",
         ),
+        *_phases_reading(fan),
         _cpu_reading(exchange, fan),
         Figure(
             f"throughput: lookups/s ÷ direct reads/s, concurrency {args.concurrency}",
@@ -650,6 +675,27 @@ def _groups(thr: dict[str, Any]) -> str:
     if not transactions:
         return ""
     return f"; {thr['audit_appended']} entries in {transactions} transactions (group commit)"
+
+
+def _phases_reading(fan: dict[str, Any]) -> list[Figure]:
+    """Where a lookup's time goes, from the gateway's own ``Server-Timing`` (p50 of each phase, 50 ms run)."""
+    gateway = fan["gateway"]
+    phases = gateway.get("server_timing_p50_ms")
+    if not phases:
+        return []
+    cities = "/".join(f"{ms:.1f}" for name, ms in phases.items() if name.startswith("city-"))
+    order = ("auth", "decide", "audit", "check", "release", server_timing.TOTAL)
+    named = ", ".join(f"{name} {phases[name]:.2f}" for name in order if name in phases)
+    return [
+        Figure(
+            "  the gateway's own time around the slowest city, 50 ms (Server-Timing)",
+            gateway["outside_cities_p50_ms"],
+            "(reading)",
+            None,
+            "ms",
+            f"p50 ms: {named}; cities {cities} (check inside them)",
+        )
+    ]
 
 
 def _cpu_reading(exchange: dict[str, Any], fan: dict[str, Any]) -> Figure:

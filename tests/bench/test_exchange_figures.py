@@ -11,9 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from bench import policy_lab
-from bench.exchange import GATEWAY, _cpu_s, figures
+from bench.exchange import GATEWAY, Call, Figure, Run, _cpu_s, figures, interleaved
 
 
 def _series(p50: float) -> dict[str, float]:
@@ -51,9 +53,13 @@ def _exchange() -> dict[str, object]:
     }
 
 
-def _rows() -> dict[str, object]:
+def _rows() -> dict[str, Figure]:
+    return _rows_of(_exchange())
+
+
+def _rows_of(exchange: dict[str, object]) -> dict[str, Figure]:
     args = argparse.Namespace(concurrency=16, base_residents=10_000, scale_residents=1_000_000)
-    return {row.name.strip(): row for row in figures(_exchange(), None, args)}
+    return {row.name.strip(): row for row in figures(exchange, None, args)}
 
 
 def test_the_ratios_and_differences_come_from_the_same_run() -> None:
@@ -81,6 +87,51 @@ def test_the_audit_row_tells_in_how_many_transactions_the_entries_were_committed
     row = _rows()["every lookup audited, chain verifies"]
     assert (row.value, row.met) == (500, True)
     assert row.detail == "chain verifies; 500 entries in 180 transactions (group commit)"
+
+
+def test_the_gateways_phases_come_from_its_server_timing_request_by_request() -> None:
+    run = Run(latencies_ms=[70.0, 71.0, 90.0])
+    run.phases = [
+        {"auth": 0.5, "decide": 3.0, "audit": 2.0, "city-430100": 57.0, "city-430200": 60.0, "total": 66.0},
+        {"auth": 0.7, "decide": 2.0, "audit": 1.5, "city-430100": 62.0, "city-430200": 58.0, "total": 69.0},
+        {"auth": 0.6, "decide": 9.0, "audit": 8.0, "city-430100": 70.0, "city-430200": 61.0, "total": 86.0},
+    ]
+    summary = run.summary()
+    assert summary["server_timing_p50_ms"] == {
+        "auth": 0.6,
+        "decide": 3.0,
+        "audit": 2.0,
+        "city-430100": 62.0,
+        "city-430200": 60.0,
+        "total": 69.0,
+    }
+    # total less the slowest city of the same request: 6, 7 and 16 ms; not 69 − 62 from the p50s.
+    assert summary["outside_cities_p50_ms"] == 7.0
+
+    exchange = _exchange()
+    exchange["fan_out"]["gateway"].update(summary)  # type: ignore[index]
+    row = _rows_of(exchange)["the gateway's own time around the slowest city, 50 ms (Server-Timing)"]
+    assert (row.value, row.met) == (7.0, None)
+    assert row.detail == "p50 ms: auth 0.60, decide 3.00, audit 2.00, total 69.00; cities 62.0/60.0 (check inside them)"
+
+
+async def test_the_load_keeps_each_answers_server_timing() -> None:
+    async def answer(request: web.Request) -> web.Response:
+        return web.Response(
+            text="{}", headers={"Server-Timing": 'decide;dur=2.5, city-430100;dur=9;desc="ok", total;dur=12'}
+        )
+
+    server = TestServer(web.Application())
+    server.app.router.add_get("/records", answer)
+    async with server:
+        call = Call(str(server.make_url("/records")), {})
+        runs = await interleaved({GATEWAY: [call]}, samples=3, warmup=1)
+    assert runs[GATEWAY].phases == [{"decide": 2.5, "city-430100": 9.0, "total": 12.0}] * 3
+    assert runs[GATEWAY].summary()["outside_cities_p50_ms"] == 3.0
+
+
+def test_without_server_timing_there_is_no_phases_row() -> None:
+    assert not [name for name in _rows() if "Server-Timing" in name]
 
 
 def test_cpu_seconds_of_a_process_grow_with_its_work() -> None:
