@@ -34,7 +34,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, exists, insert, literal, or_, update
+from sqlalchemy import Engine, Integer, bindparam, exists, insert, literal, or_, update
 from sqlalchemy import select as sql_select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, col, select
@@ -123,7 +123,8 @@ def record_of(entry: AuditEntry) -> ExchangeRecord:
     return ExchangeRecord(**values)
 
 
-def _new_entry(*, seq: int, prev_hash: str, record: ExchangeRecord) -> AuditEntry:
+def _entry_row(*, seq: int, prev_hash: str, record: ExchangeRecord) -> dict[str, Any]:
+    """The column values of the entry that records ``record`` at ``seq``, after ``prev_hash``."""
     values: dict[str, Any] = {}
     for name in _RECORD_FIELDS:
         value = getattr(record, name)
@@ -133,9 +134,8 @@ def _new_entry(*, seq: int, prev_hash: str, record: ExchangeRecord) -> AuditEntr
             # Stored in UTC: SQLite keeps the wall-clock time and drops the zone, so it must already be UTC.
             value = utc(value)
         values[name] = value
-    return AuditEntry(
-        seq=seq, prev_hash=prev_hash, hash=entry_hash(seq=seq, prev_hash=prev_hash, record=record), **values
-    )
+    values.update(seq=seq, prev_hash=prev_hash, hash=entry_hash(seq=seq, prev_hash=prev_hash, record=record))
+    return values
 
 
 # --- writing -----------------------------------------------------------------------------------------------------
@@ -192,30 +192,35 @@ def append_exchanges(engine: Engine, records: Sequence[ExchangeRecord]) -> list[
             attempt += 1
 
 
+# Core statements on one connection, no ORM unit of work, built once: the append is on every exchange's path
+# (half of its cost was building these and the entries' models before; docs/performance.md).
+_HEAD = AuditHead.__table__  # type: ignore[attr-defined]
+_MOVE_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ID)
+    .values(seq=_HEAD.c.seq + bindparam("count", type_=Integer))
+    .returning(_HEAD.c.seq, _HEAD.c.hash)
+)
+_SET_HEAD_HASH = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(hash=bindparam("head_hash"))
+_INSERT_ENTRIES = insert(AuditEntry.__table__)  # type: ignore[attr-defined]
+
+
 def _append_once(engine: Engine, records: Sequence[ExchangeRecord]) -> list[AuditEntry]:
-    # Core statements on one connection, no ORM unit of work: the append is on every exchange's path.
-    head = AuditHead.__table__  # type: ignore[attr-defined]
     with engine.begin() as connection:
         # First statement, and a write: it takes the lock that makes concurrent appends queue (module docstring).
         # Starting with a SELECT instead would let SQLite WAL fail the later upgrade with SQLITE_BUSY_SNAPSHOT.
         # The head moves past the whole group at once; the entries take the numbers it moved over.
-        bumped = connection.execute(
-            update(head)
-            .where(head.c.id == HEAD_ID)
-            .values(seq=head.c.seq + len(records))
-            .returning(head.c.seq, head.c.hash)
-        ).first()
+        bumped = connection.execute(_MOVE_HEAD, {"count": len(records)}).first()
         if bumped is None:
             raise AuditUnavailable("the audit chain has no head row (audit_head id 1); see `czt audit verify`")
         last_seq, prev_hash = bumped
-        entries = []
+        rows = []
         for seq, record in enumerate(records, start=last_seq - len(records) + 1):
-            entries.append(_new_entry(seq=seq, prev_hash=prev_hash, record=record))
-            prev_hash = entries[-1].hash
-        rows = [entry.model_dump() for entry in entries]
-        connection.execute(insert(AuditEntry.__table__), rows)  # type: ignore[attr-defined]
-        connection.execute(update(head).where(head.c.id == HEAD_ID).values(hash=prev_hash))
-    return entries
+            rows.append(_entry_row(seq=seq, prev_hash=prev_hash, record=record))
+            prev_hash = rows[-1]["hash"]
+        connection.execute(_INSERT_ENTRIES, rows)
+        connection.execute(_SET_HEAD_HASH, {"head_hash": prev_hash})
+    return [AuditEntry(**row) for row in rows]  # once committed: the lock is not held for them
 
 
 def _transient(exc: DBAPIError) -> bool:
