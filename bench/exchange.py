@@ -684,8 +684,11 @@ def _phases_reading(fan: dict[str, Any]) -> list[Figure]:
     if not phases:
         return []
     cities = "/".join(f"{ms:.1f}" for name, ms in phases.items() if name.startswith("city-"))
+    served = "/".join(f"{ms:.1f}" for name, ms in phases.items() if name.startswith("served-"))
     order = ("auth", "decide", "audit", "check", "release", server_timing.TOTAL)
     named = ", ".join(f"{name} {phases[name]:.2f}" for name in order if name in phases)
+    if served:
+        cities += f", by their own Server-Timing {served}"
     return [
         Figure(
             "  the gateway's own time around the slowest city, 50 ms (Server-Timing)",
@@ -693,7 +696,7 @@ def _phases_reading(fan: dict[str, Any]) -> list[Figure]:
             "(reading)",
             None,
             "ms",
-            f"p50 ms: {named}; cities {cities} (check inside them)",
+            f"p50 ms: {named}; cities {cities} (check inside the cities)",
         )
     ]
 

@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from commons.jwks import KeySource, verifier
 from commons.keys import ALGORITHM, SigningKey
 from commons.request_id import current_request_id
+from commons.server_timing import timed
 
 SIGNATURE_HEADER = "X-CZT-Signature"
 GATEWAY_AUDIENCE = "czt-gateway"
@@ -78,7 +79,8 @@ class ResponseSigningMiddleware:
                     "body_sha256": body_digest(body),
                     "iat": int(time.time()),
                 }
-                MutableHeaders(scope=start)[SIGNATURE_HEADER] = self.key.sign(claims)
+                with timed("sign"):
+                    MutableHeaders(scope=start)[SIGNATURE_HEADER] = self.key.sign(claims)
                 await send(start)
                 await send({"type": "http.response.body", "body": body, "more_body": False})
                 return

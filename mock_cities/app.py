@@ -20,6 +20,7 @@ from commons.metrics import router as metrics_router
 from commons.problems import ProblemSpec, install_problem_handlers
 from commons.request_id import RequestIdMiddleware
 from commons.response_signing import ResponseSigningMiddleware
+from commons.server_timing import ServerTimingMiddleware
 from mock_cities.auth import ServiceTokenRejected, WrongPurpose
 from mock_cities.credentials.models import metadata as credential_tables
 from mock_cities.credentials.router import exchange_router as credentials_exchange_router
@@ -122,6 +123,9 @@ def create_city_app(
     # Inside RequestIdMiddleware (added after it), so that its access-log line carries the request id.
     app.add_middleware(MetricsMiddleware, service=profile.slug)
     app.add_middleware(RequestIdMiddleware)
+    if settings.server_timing:
+        # Outermost, so that its ``total`` covers the injected faults, the signing and every other layer.
+        app.add_middleware(ServerTimingMiddleware)
     install_problem_handlers(app, {**PROBLEMS, **SANDBOX_PROBLEMS})
     app.include_router(health_router)
     app.include_router(exchange_router)

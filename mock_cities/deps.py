@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from commons.server_timing import timed
 from mock_cities.auth import KeySource, ServiceTokenRejected, verify_service_token
 from mock_cities.dialects import Dialect
 from mock_cities.profiles import CityProfile
@@ -77,9 +78,10 @@ async def require_service_token(
         raise ServiceTokenRejected("a gateway service token is required")
     profile: CityProfile = request.app.state.profile
     keys: KeySource = request.app.state.key_source
-    claims = await verify_service_token(
-        credentials.credentials, keys=keys, city_code=profile.code, issuer=request.app.state.gateway_issuer
-    )
+    with timed("auth"):
+        claims = await verify_service_token(
+            credentials.credentials, keys=keys, city_code=profile.code, issuer=request.app.state.gateway_issuer
+        )
     # The city's own access log: who asked, for whom, why, under which gateway decision.
     log.info(
         "exchange call path=%s sub=%s client=%s purpose=%s decision=%s jti=%s",

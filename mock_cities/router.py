@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from commons.keys import SigningKey
 from commons.problems import problem_responses
+from commons.server_timing import timed
 from mock_cities import service
 from mock_cities.deps import DialectDep, ProfileDep, ServiceCallerDep, SessionDep, in_thread
 from mock_cities.dialects import Dialect
@@ -55,10 +56,11 @@ async def get_rules(_caller: ServiceCallerDep, profile: ProfileDep) -> CityRules
 
 
 async def _person_records(session: Session, profile: CityProfile, dialect: Dialect, id_number: str) -> PersonRecords:
-    return await in_thread(
-        session,
-        partial(service.person_records, session=session, dialect=dialect, profile=profile, id_number=id_number),
-    )
+    with timed("read"):  # the local rows, mapped to the exchange standard
+        return await in_thread(
+            session,
+            partial(service.person_records, session=session, dialect=dialect, profile=profile, id_number=id_number),
+        )
 
 
 @exchange_router.get("/persons/{id_number}/records")
@@ -121,6 +123,7 @@ async def get_local_document(
     id_number: IdNumber, _caller: ServiceCallerDep, session: SessionDep, dialect: DialectDep
 ) -> dict[str, Any]:
     """The person's records as this city's own system presents them (its local dialect, unmapped)."""
-    return await in_thread(
-        session, partial(service.local_document, session=session, dialect=dialect, id_number=id_number)
-    )
+    with timed("read"):
+        return await in_thread(
+            session, partial(service.local_document, session=session, dialect=dialect, id_number=id_number)
+        )

@@ -30,6 +30,9 @@ class CitySettings(BaseSettings):
     """Credential validity and status lists, e.g. ``CZT_CITY_CREDENTIALS__VALIDITY_DAYS='{"skill_certificate": 9}'``."""
     signing_key_file: Path | None = None
     """ES256 key the city signs its answers with; default ``<data_dir>/keys/<slug>-es256.pem``, made on first run."""
+    server_timing: bool = True
+    """Send ``Server-Timing`` on every response: the service token's check, the read, an injected fault's delay,
+    the signing and the total (``commons/server_timing.py``); the gateway passes the total on as ``served-<code>``."""
     sandbox: bool = False
     """Sandbox mode: fault injection, request journal and reset under ``/_admin`` (docs/sandbox.md)."""
     admin_token: str | None = Field(default=None, min_length=16)

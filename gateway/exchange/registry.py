@@ -80,6 +80,8 @@ class CityOutcome(Generic[T]):
     """Requests sent: more than 1 when a read was retried, 0 when the breaker kept the call from the city."""
     breaker: BreakerState = BreakerState.CLOSED
     """The city's circuit breaker after the call."""
+    served_ms: float | None = None
+    """How long the city says it took over its (last) answer: the ``total`` of its ``Server-Timing``, if sent."""
 
 
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
@@ -277,6 +279,8 @@ class CityClient:
         spent = time.perf_counter() - started
         metrics.observe_call(self.entry.code, outcome.status, spent)
         server_timing.record(f"city-{self.entry.code}", spent * 1000, outcome.status.value)
+        if outcome.served_ms is not None:
+            server_timing.record(f"served-{self.entry.code}", outcome.served_ms)
         log.info("city call city=%s method=%s path=%s status=%s attempts=%d breaker=%s elapsed_ms=%d",
                  self.entry.code, method, path, outcome.status, outcome.attempts, outcome.breaker,
                  outcome.elapsed_ms)  # fmt: skip
@@ -319,6 +323,7 @@ class CityClient:
                 if isinstance(answered.result, httpx.TransportError):
                     raise answered.result
                 outcome = await self._interpret(answered.result, read, started, request_id)
+                outcome = dataclasses.replace(outcome, served_ms=_served_ms(answered.result))
         except (httpx.TimeoutException, TimeoutError):
             outcome = CityOutcome(
                 CityCallStatus.TIMEOUT,
@@ -516,6 +521,18 @@ class CityRegistry:
 
 def _ms_since(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
+
+
+def _served_ms(response: httpx.Response) -> float | None:
+    """The ``total`` of the city's ``Server-Timing`` (its own time for this answer); None if it sent none."""
+    header = response.headers.get(server_timing.SERVER_TIMING_HEADER)
+    if not header:
+        return None
+    try:
+        total = server_timing.parse(header).get(server_timing.TOTAL)
+    except ValueError:  # a city's header is its own business: one the gateway cannot read is left out
+        return None
+    return None if total is None else total[0]
 
 
 def _worth_retrying(answer: Answer) -> bool:

@@ -37,6 +37,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from commons.problems import problem_response
+from commons.server_timing import timed
 from schemas.problems import Problem
 
 log = logging.getLogger("czt.city.sandbox")
@@ -334,7 +335,8 @@ class FaultMiddleware:
             await send(message)
 
         if plan.delay_s:
-            await self.sleep(plan.delay_s)
+            with timed("fault"):
+                await self.sleep(plan.delay_s)
         if plan.instead is not None:
             await self._instead(plan.instead, scope, receive, send_labelled)
         elif plan.alterations:

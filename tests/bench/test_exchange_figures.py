@@ -92,9 +92,33 @@ def test_the_audit_row_tells_in_how_many_transactions_the_entries_were_committed
 def test_the_gateways_phases_come_from_its_server_timing_request_by_request() -> None:
     run = Run(latencies_ms=[70.0, 71.0, 90.0])
     run.phases = [
-        {"auth": 0.5, "decide": 3.0, "audit": 2.0, "city-430100": 57.0, "city-430200": 60.0, "total": 66.0},
-        {"auth": 0.7, "decide": 2.0, "audit": 1.5, "city-430100": 62.0, "city-430200": 58.0, "total": 69.0},
-        {"auth": 0.6, "decide": 9.0, "audit": 8.0, "city-430100": 70.0, "city-430200": 61.0, "total": 86.0},
+        {
+            "auth": 0.5,
+            "decide": 3.0,
+            "audit": 2.0,
+            "city-430100": 57.0,
+            "served-430100": 54.0,
+            "city-430200": 60.0,
+            "total": 66.0,
+        },
+        {
+            "auth": 0.7,
+            "decide": 2.0,
+            "audit": 1.5,
+            "city-430100": 62.0,
+            "served-430100": 55.0,
+            "city-430200": 58.0,
+            "total": 69.0,
+        },
+        {
+            "auth": 0.6,
+            "decide": 9.0,
+            "audit": 8.0,
+            "city-430100": 70.0,
+            "served-430100": 56.0,
+            "city-430200": 61.0,
+            "total": 86.0,
+        },
     ]
     summary = run.summary()
     assert summary["server_timing_p50_ms"] == {
@@ -102,6 +126,7 @@ def test_the_gateways_phases_come_from_its_server_timing_request_by_request() ->
         "decide": 3.0,
         "audit": 2.0,
         "city-430100": 62.0,
+        "served-430100": 55.0,
         "city-430200": 60.0,
         "total": 69.0,
     }
@@ -112,7 +137,10 @@ def test_the_gateways_phases_come_from_its_server_timing_request_by_request() ->
     exchange["fan_out"]["gateway"].update(summary)  # type: ignore[index]
     row = _rows_of(exchange)["the gateway's own time around the slowest city, 50 ms (Server-Timing)"]
     assert (row.value, row.met) == (7.0, None)
-    assert row.detail == "p50 ms: auth 0.60, decide 3.00, audit 2.00, total 69.00; cities 62.0/60.0 (check inside them)"
+    assert row.detail == (
+        "p50 ms: auth 0.60, decide 3.00, audit 2.00, total 69.00; "
+        "cities 62.0/60.0, by their own Server-Timing 55.0 (check inside the cities)"
+    )
 
 
 async def test_the_load_keeps_each_answers_server_timing() -> None:

@@ -102,13 +102,44 @@ async def test_server_timing_names_each_phase_of_a_lookup(world: World, city_ent
     # The audit append is part of the decision, and every phase is part of the request.
     assert phases["audit"][0] <= phases["decide"][0] <= phases["total"][0]
     assert all(ms <= phases["total"][0] for ms, _ in phases.values())
+    # What each city that answered says it took itself (its own Server-Timing total), within the call.
+    for code in ("430100", "430200", "430300"):
+        assert 0 < phases[f"served-{code}"][0] <= phases[f"city-{code}"][0]
 
     async with AsyncExitStack() as stack:
         entries = [e.model_copy(update={"timeout_s": 0.5}) if e.code == "430300" else e for e in city_entries]
         degraded = await world.another_gateway(stack, transports={"430300": DeadCity()}, entries=entries)
         token = await login(degraded.client, CHEN_JING.id_number)
         response = await degraded.client.get("/v1/me/records", headers=bearer(token))
-    assert parse(response.headers[SERVER_TIMING_HEADER])["city-430300"][1] == "unavailable"
+    phases = parse(response.headers[SERVER_TIMING_HEADER])
+    assert phases["city-430300"][1] == "unavailable"
+    assert "served-430300" not in phases  # no answer, nothing it said
+    assert "served-430100" in phases
+
+
+@pytest.mark.parametrize(
+    ("header", "served"),
+    [("total;dur=abc", None), ("", None), ('garbage;;;,,="', None), ("db;dur=3", None), ("total", 0.0)],
+)
+async def test_a_city_s_unreadable_server_timing_is_left_out(world: World, header: str, served: float | None) -> None:
+    class OddTiming(httpx.AsyncBaseTransport):
+        def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+            self.inner = inner
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            response = await self.inner.handle_async_request(request)
+            response.headers[SERVER_TIMING_HEADER] = header
+            return response
+
+    async with AsyncExitStack() as stack:
+        odd = await world.another_gateway(stack, transports={"430100": OddTiming(world.transports["430100"])})
+        token = await login(odd.client, CHEN_JING.id_number)
+        response = await odd.client.get("/v1/me/records", headers=bearer(token))
+    assert response.status_code == 200
+    assert {r["city"]["code"]: r["status"] for r in response.json()["cities"]}["430100"] == "ok"
+    phases = parse(response.headers[SERVER_TIMING_HEADER])
+    assert (phases["served-430100"][0] if "served-430100" in phases else None) == served
+    assert "served-430200" in phases
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from commons.db import make_engine
 from commons.jwks import StaticKeys
 from commons.keys import SigningKey
 from commons.response_signing import SIGNATURE_HEADER, verify_response_signature
+from commons.server_timing import SERVER_TIMING_HEADER, parse
 from gateway.exchange.tokens import ServiceTokenMinter
 from mock_cities.personas import PERSONAS
 from mock_cities.population import Population
@@ -93,6 +94,15 @@ async def test_a_broken_local_record_is_a_problem_not_a_trace(
     assert problem["title"] == "Local record does not map to the exchange standard"
     assert "acct_stas" in problem["detail"]
     assert "Traceback" not in response.text
+
+
+async def test_server_timing_tells_the_citys_own_phases(zhuzhou: httpx.AsyncClient, signing_key: SigningKey) -> None:
+    response = await zhuzhou.get(
+        f"/exchange/v1/persons/{LIU_YANG.id_number}/records", headers=service_headers(signing_key, "430200")
+    )
+    phases = parse(response.headers[SERVER_TIMING_HEADER])
+    assert list(phases) == ["auth", "read", "sign", "total"]
+    assert phases["auth"][0] + phases["read"][0] + phases["sign"][0] <= phases["total"][0]
 
 
 async def test_openapi_documents_problem_responses(zhuzhou: httpx.AsyncClient) -> None:

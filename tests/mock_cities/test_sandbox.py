@@ -21,6 +21,7 @@ from starlette.types import Message
 
 from commons.db import make_engine
 from commons.keys import SigningKey
+from commons.server_timing import SERVER_TIMING_HEADER, parse
 from gateway.settings import CityEntry
 from mock_cities.personas import PERSONAS
 from mock_cities.population import Population
@@ -217,6 +218,10 @@ async def test_latency_delays_the_real_answer(zhuzhou: SandboxCity) -> None:
     assert time.perf_counter() - started >= 0.3
     assert response.status_code == 200 and response.json()["status"] == "ok"
     assert response.headers[FAULT_HEADER] == "slow:latency"
+    # Its Server-Timing shows the delay apart from the city's own work.
+    phases = parse(response.headers[SERVER_TIMING_HEADER])
+    assert list(phases) == ["fault", "total"]
+    assert 299 <= phases["fault"][0] <= phases["total"][0]
 
 
 def test_an_injected_cut_is_not_logged_as_a_crash(zhuzhou: SandboxCity) -> None:
