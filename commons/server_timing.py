@@ -1,14 +1,15 @@
 """``Server-Timing`` (W3C Server Timing): where a request's time went, phase by phase, on the response itself.
 
-    Server-Timing: auth;dur=0.74, decide;dur=2.61, audit;dur=2.02, city-430100;dur=57.3;desc="ok",
-                   city-430200;dur=58.1;desc="ok", city-430300;dur=60.2;desc="ok", check;dur=2.9,
-                   release;dur=1.4, total;dur=66.4
+    gateway:  Server-Timing: auth;dur=0.35, audit;dur=1.53, decide;dur=2.02, check;dur=2.72,
+              city-430100;dur=61.76;desc="ok", served-430100;dur=55.10, release;dur=0.92, …, total;dur=68.50
+    a city:   Server-Timing: fault;dur=50.08, auth;dur=0.41, read;dur=1.62, sign;dur=0.29, total;dur=53.03
 
 A browser's developer tools draw it beside the request; ``make bench`` reads it to show the critical path of a
-lookup (docs/performance.md). Phases are timed where they happen, deep inside a flow, and written out by
-:class:`ServerTimingMiddleware` when the response starts. The handler gets a mutable :class:`Timings` through a
-context variable: worker threads (``run_in_threadpool``) and fan-out tasks run in copies of the request's context,
-which point at the same object, so what they add is seen out here.
+lookup (docs/performance.md; every metric is listed in docs/observability.md). Phases are timed where they
+happen, deep inside a flow, and written out by :class:`ServerTimingMiddleware` when the response starts. The
+handler gets a mutable :class:`Timings` through a context variable: worker threads (``run_in_threadpool``) and
+fan-out tasks run in copies of the request's context, which point at the same object, so what they add is seen
+out here.
 
 A name added more than once is summed (``release`` over the cities' answers); phases that run at once (the
 cities of a fan-out) each keep a name of their own, so their durations overlap and do not add up to ``total``.
