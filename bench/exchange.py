@@ -47,7 +47,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,8 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from bench.bare_fanout import PATH as BARE_PATH
+from bench.bare_fanout import bare_fanout
 from bench.policy_lab import machine, results_path
 from commons import server_timing
 from commons.db import make_engine
@@ -75,8 +77,8 @@ from gateway.exchange.transport import HttpTransport
 from mock_cities.personas import DEMO_RESIDENT_PASSWORD
 from schemas.purposes import Purpose
 
-GATEWAY, TOGETHER = "gateway", "together"
-"""Names of the gateway's latency series and of the three direct calls sent at once."""
+GATEWAY, TOGETHER, BARE = "gateway", "together", "bare fan-out"
+"""Names of the gateway's latency series, of the three direct calls sent at once and of the bare fan-out's."""
 SEED = 2026
 EVERYWHERE = "430104198611239369"
 """陈静, the persona known in all three cities: the resident of the latency figures."""
@@ -320,12 +322,15 @@ class Stack:
                 found[name] = pid
         return found
 
-    def cpu_ms_per_call(self, probes: dict[str, Sequence[Call]], *, samples: int) -> dict[str, dict[str, float]]:
+    def cpu_ms_per_call(
+        self, probes: dict[str, Sequence[Call]], *, samples: int, extra: dict[str, int] | None = None
+    ) -> dict[str, dict[str, float]]:
         """CPU milliseconds each process spends per call, for each probe: ``samples`` calls of the probe one after
         another, each process's CPU time (``/proc``) before and after, divided by ``samples``; this process's own
-        as ``load generator``. CPU time moves far less than a latency with what else the machine is doing: it says
-        what a call costs, where the latency series say how long it takes."""
-        pids = self.process_ids()
+        as ``load generator``, and ``extra`` processes (by name) beside the stack's. CPU time moves far less than a
+        latency with what else the machine is doing: it says what a call costs, where the latency series say how
+        long it takes."""
+        pids = {**self.process_ids(), **(extra or {})}
         costs = {}
         for name, calls in probes.items():
             before, mine = {p: _cpu_s(pid) for p, pid in pids.items()}, time.process_time()
@@ -444,28 +449,37 @@ def held_by(stack_: Stack, city: dict[str, str], candidates: Sequence[str]) -> l
     return calls
 
 
-def measure_exchange(stack_: Stack, args: argparse.Namespace) -> dict[str, Any]:
-    """Overhead, fan-out and throughput on one running stack."""
+def measure_exchange(stack_: Stack, args: argparse.Namespace, *, reference: bool = False) -> dict[str, Any]:
+    """Overhead, fan-out and throughput on one running stack; with ``reference``, a bare fan-out over the same
+    three direct calls (:mod:`bench.bare_fanout`) is timed beside the gateway, as a sixth series."""
     me = stack_.login(EVERYWHERE)
-    results: dict[str, Any] = {}
-    for label, ms in (("overhead", 0), ("fan_out", INJECTED_MS)):
-        stack_.inject_latency(ms)
-        direct = {city["slug"]: [stack_.direct(city, EVERYWHERE)] for city in stack_.cities}
-        together = [call for calls in direct.values() for call in calls]
-        runs = asyncio.run(
-            interleaved({**direct, TOGETHER: together, GATEWAY: [me]}, samples=args.samples, warmup=args.warmup)
-        )
-        results[label] = {
-            "injected_ms": ms,
-            "direct": {slug: runs[slug].summary() for slug in direct},
-            "direct_together": runs[TOGETHER].summary(),
-            "gateway": runs[GATEWAY].summary(),
-            "slowest_direct_p50_ms": max(runs[slug].p50_ms for slug in direct),
-        }
-    stack_.inject_latency(None)
-    # Where the time goes, as CPU per call: a lookup through the gateway, and a read on each city directly.
     direct = {city["slug"]: [stack_.direct(city, EVERYWHERE)] for city in stack_.cities}
-    results["cpu_ms_per_call"] = stack_.cpu_ms_per_call({GATEWAY: [me], **direct}, samples=args.samples)
+    together = [call for calls in direct.values() for call in calls]
+    with ExitStack() as running:
+        extra: dict[str, int] = {}
+        probes: dict[str, Sequence[Call]] = {**direct, TOGETHER: together, GATEWAY: [me]}
+        if reference:
+            port = free_port_run(1)
+            extra[BARE] = running.enter_context(bare_fanout([asdict(call) for call in together], port=port))
+            probes[BARE] = [Call(f"http://127.0.0.1:{port}{BARE_PATH}", {})]
+        results: dict[str, Any] = {}
+        for label, ms in (("overhead", 0), ("fan_out", INJECTED_MS)):
+            stack_.inject_latency(ms)
+            runs = asyncio.run(interleaved(probes, samples=args.samples, warmup=args.warmup))
+            results[label] = {
+                "injected_ms": ms,
+                "direct": {slug: runs[slug].summary() for slug in direct},
+                "direct_together": runs[TOGETHER].summary(),
+                "gateway": runs[GATEWAY].summary(),
+                "slowest_direct_p50_ms": max(runs[slug].p50_ms for slug in direct),
+            }
+            if BARE in runs:
+                results[label]["bare_fanout"] = runs[BARE].summary()
+        stack_.inject_latency(None)
+        # Where the time goes, as CPU per call: a lookup through the gateway (and through the bare fan-out), and a
+        # read on each city directly.
+        fanned = {GATEWAY: [me], **({BARE: probes[BARE]} if BARE in probes else {})}
+        results["cpu_ms_per_call"] = stack_.cpu_ms_per_call({**fanned, **direct}, samples=args.samples, extra=extra)
 
     rng = random.Random(SEED)  # noqa: S311 - a sample, not a secret
     candidates = _ids(stack_.run.data_dir, 400)
@@ -590,6 +604,7 @@ def figures(exchange: dict[str, Any], scale: dict[str, Any] | None, args: argpar
             "×",
             f"{fan['direct_together']['p50_ms']:.1f} ms: the three cities answering together on this machine's cores",
         ),
+        *_bare_reading(fan, "÷"),
         Figure(
             "overhead: gateway p50 − slowest direct city p50, concurrency 1",
             overhead,
@@ -606,6 +621,7 @@ def figures(exchange: dict[str, Any], scale: dict[str, Any] | None, args: argpar
             "ms",
             f"{over['direct_together']['p50_ms']:.2f} ms; the gateway's own share: {overhead_own:.2f} ms",
         ),
+        *_bare_reading(over, "−"),
         *_phases_reading(fan),
         _cpu_reading(exchange, fan),
         Figure(
@@ -677,6 +693,31 @@ def _groups(thr: dict[str, Any]) -> str:
     return f"; {thr['audit_appended']} entries in {transactions} transactions (group commit)"
 
 
+def _bare_reading(series: dict[str, Any], op: str) -> list[Figure]:
+    """The bare fan-out (:mod:`bench.bare_fanout`) beside the target it would be judged by, when it was measured:
+    what uvicorn, FastAPI and three httpx calls over aiohttp cost with none of a gateway's work."""
+    bare = series.get("bare_fanout")
+    if bare is None:
+        return []
+    slowest = series["slowest_direct_p50_ms"]
+    if op == "÷":
+        name, value, unit = "one direct call, 50 ms", bare["p50_ms"] / slowest, "×"
+        detail = f"{bare['p50_ms']:.1f} ms ÷ {slowest:.1f} ms"
+    else:
+        name, value, unit = "slowest direct, concurrency 1", bare["p50_ms"] - slowest, "ms"
+        detail = f"{bare['p50_ms']:.2f} − {slowest:.2f} ms"
+    return [
+        Figure(
+            f"  a bare FastAPI fan-out (no auth, policy, audit or checks) {op} {name}",
+            value,
+            "(reading)",
+            None,
+            unit,
+            f"{detail}: the three calls through uvicorn, FastAPI and httpx over aiohttp, nothing else",
+        )
+    ]
+
+
 def _phases_reading(fan: dict[str, Any]) -> list[Figure]:
     """Where a lookup's time goes, from the gateway's own ``Server-Timing`` (p50 of each phase, 50 ms run)."""
     gateway = fan["gateway"]
@@ -707,9 +748,10 @@ def _cpu_reading(exchange: dict[str, Any], fan: dict[str, Any]) -> Figure:
     the lookup: its work before the cities are asked and after they answer, with nothing to overlap it."""
     cpu = exchange["cpu_ms_per_call"]
     lookup = cpu[GATEWAY]
-    cities = {name: ms for name, ms in lookup.items() if name not in (GATEWAY, "load generator")}
+    cities = {name: ms for name, ms in lookup.items() if name not in (GATEWAY, BARE, "load generator")}
     reads = "/".join(f"{cpu[name][name]:.1f}" for name in cities if name in cpu)
     budget = FAN_OUT_MAX * fan["slowest_direct_p50_ms"] - fan["direct_together"]["p50_ms"]
+    bare = f"; a bare fan-out's {cpu[BARE][BARE]:.1f} ms" if BARE in cpu else ""
     return Figure(
         "  CPU per lookup, the gateway's (from /proc, concurrency 1)",
         lookup[GATEWAY],
@@ -717,7 +759,7 @@ def _cpu_reading(exchange: dict[str, Any], fan: dict[str, Any]) -> Figure:
         None,
         "ms",
         f"the fan-out target leaves it {budget:.1f} ms above the floor; the cities' "
-        f"{'+'.join(f'{ms:.1f}' for ms in cities.values())} ms (a direct read: {reads} ms)",
+        f"{'+'.join(f'{ms:.1f}' for ms in cities.values())} ms (a direct read: {reads} ms){bare}",
     )
 
 
@@ -778,7 +820,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for transport in args.transports:
         console.print(f"Exchange figures, gateway transport {transport} …")
         with stack(exchange_dir, transport=transport) as running:
-            transports[transport.value] = measure_exchange(running, args)
+            # The bare fan-out is a reading for the judged transport; it does not depend on the gateway's.
+            judged_now = transport is args.transports[0]
+            transports[transport.value] = measure_exchange(running, args, reference=judged_now)
     judged = transports[args.transports[0].value]
     scale = None if args.no_scale else measure_scale(args)
     rows = figures(judged, scale, args)

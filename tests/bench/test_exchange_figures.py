@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bench import policy_lab
-from bench.exchange import GATEWAY, Call, Figure, Run, _cpu_s, figures, interleaved
+from bench.exchange import BARE, GATEWAY, Call, Figure, Run, _cpu_s, figures, interleaved
 
 
 def _series(p50: float) -> dict[str, float]:
@@ -177,3 +177,25 @@ def test_a_second_run_of_the_day_keeps_the_first_runs_results(tmp_path: Path, mo
     assert first == tmp_path / "exchange-2026-11-28.json"
     first.write_text("{}")
     assert policy_lab.results_path("exchange", started) == tmp_path / "exchange-2026-11-28-0420.json"
+
+
+def test_the_bare_fan_out_stands_beside_both_latency_targets_when_it_was_measured() -> None:
+    exchange = _exchange()
+    exchange["fan_out"]["bare_fanout"] = _series(63.0)  # type: ignore[index]
+    exchange["overhead"]["bare_fanout"] = _series(13.5)  # type: ignore[index]
+    exchange["cpu_ms_per_call"][BARE] = {GATEWAY: 0.0, BARE: 1.8, "changsha": 7.4, "load generator": 1.0}  # type: ignore[index]
+    exchange["cpu_ms_per_call"][GATEWAY][BARE] = 0.0  # type: ignore[index]
+    rows = _rows_of(exchange)
+    fan = rows["a bare FastAPI fan-out (no auth, policy, audit or checks) ÷ one direct call, 50 ms"]
+    assert (fan.value, fan.met) == (pytest.approx(63 / 60), None)  # a reading: the target judges the gateway
+    assert fan.detail.startswith("63.0 ms ÷ 60.0 ms: ")
+    over = rows["a bare FastAPI fan-out (no auth, policy, audit or checks) − slowest direct, concurrency 1"]
+    assert (over.value, over.met) == (pytest.approx(4.5), None)
+    cpu = rows["CPU per lookup, the gateway's (from /proc, concurrency 1)"]
+    assert cpu.detail.endswith("; a bare fan-out's 1.8 ms")
+    assert "7.5+7.0+7.2 ms" in cpu.detail  # the bare process is not one of the cities
+
+
+def test_without_a_bare_fan_out_there_are_no_bare_rows() -> None:
+    assert not [name for name in _rows() if "bare" in name]
+    assert "bare" not in _rows()["CPU per lookup, the gateway's (from /proc, concurrency 1)"].detail
