@@ -16,6 +16,9 @@ on the same machine. Only ratios measured in one run are judged; absolute times 
      them: the three direct calls sent at once, the floor that the machine's cores set for any gateway;
    - *fan-out*: the same with 50 ms of latency injected into every city's exchange routes; ratio = gateway ÷
      slowest direct city (parallel ≈ 1, sequential ≈ 3);
+   - beside both, for the judged transport, a sixth series: a bare FastAPI fan-out over the same three direct
+     calls (:mod:`bench.bare_fanout`: uvicorn, FastAPI, httpx over aiohttp, none of a gateway's work), what the
+     stack costs before the gateway does anything; its CPU per lookup is measured with the gateway's;
    - *throughput*: ``--concurrency`` workers for ``--seconds`` each: direct record reads of one city (rotating over
      residents it holds), then gateway lookups (rotating over logged-in residents); ratio = lookups/s ÷ reads/s.
      The audit chain must have grown by exactly the lookups sent, and verify; the gateway's ``/metrics`` tells in
@@ -39,7 +42,6 @@ import datetime as dt
 import json
 import os
 import random
-import resource
 import shutil
 import statistics
 import subprocess
@@ -62,6 +64,7 @@ from sqlmodel import Session, col
 from bench.bare_fanout import PATH as BARE_PATH
 from bench.bare_fanout import bare_fanout
 from bench.policy_lab import machine, results_path
+from bench.seeding import WORKERS as SEEDING_WORKERS
 from commons import server_timing
 from commons.db import make_engine
 from commons.server_timing import SERVER_TIMING_HEADER
@@ -383,28 +386,31 @@ def stack(data_dir: Path, *, transport: HttpTransport) -> Iterator[Stack]:
 
 def seed(data_dir: Path, residents: int) -> dict[str, Any]:
     """Seed ``data_dir`` in a child process (:mod:`bench.seeding`) unless it already holds this population; the
-    rate of each city, and the child's peak resident memory."""
+    rate of each city, and the peak resident memory of the seeding process and its workers."""
     report = data_dir / "seeding.json"
     if recorded_population(data_dir) == (SEED, residents):
-        # Seeded by an earlier run: its measurement stands (the child's peak memory is in each city's row).
+        # Seeded by an earlier run: its measurement stands.
         if not report.exists():
             return {"reused": True}
-        earlier: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
-        cities = {name: row for name, row in earlier.items() if name != "gateway"}
-        peak = max(row.get("peak_rss_mb", 0.0) for row in earlier.values())
-        return {"reused": True, "cities": cities, "gateway": earlier.get("gateway"), "peak_rss_mb": peak}
+        return {"reused": True, **seeding_report(json.loads(report.read_text(encoding="utf-8")))}
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
     command = [sys.executable, "-m", "bench.seeding", "--data-dir", str(data_dir), "--residents", str(residents)]
     command += ["--seed", str(SEED), "--json", str(report)]
     console.print(f"Seeding {residents:,} residents per city into {data_dir} …")
     subprocess.run(command, check=True)  # noqa: S603 - our own command
-    measured: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
     record_population(data_dir, SeedSettings(seed=SEED, residents_per_city=residents))
+    return seeding_report(json.loads(report.read_text(encoding="utf-8")))
+
+
+def seeding_report(measured: dict[str, Any]) -> dict[str, Any]:
+    """:mod:`bench.seeding`'s ``--json`` report as the results keep it: each city's row, the gateway's, and the peak
+    memory of the seeding processes — its own rows' and its workers'. (Not ``RUSAGE_CHILDREN`` of this process:
+    that is the largest of every child so far, the stacks' gateways included.)"""
     return {
-        "cities": {name: row for name, row in measured.items() if name != "gateway"},
+        "cities": {name: row for name, row in measured.items() if name not in ("gateway", SEEDING_WORKERS)},
         "gateway": measured.get("gateway"),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "peak_rss_mb": max((row.get("peak_rss_mb", 0.0) for row in measured.values()), default=0.0),
     }
 
 

@@ -31,6 +31,8 @@ from mock_cities.profiles import load_profile
 
 TARGET_PER_S = 20_000
 TARGET_RSS_MB = 300
+WORKERS = "workers"
+"""The ``--json`` report's row for the largest worker process's peak memory, beside one row per seeded target."""
 
 
 def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
@@ -139,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"slowest city {slowest}/s (target {TARGET_PER_S}/s)")
     print(f"peak RSS {peak_rss_mb():.0f} MB, largest worker {worker_peak:.0f} MB (target < {TARGET_RSS_MB} MB each)")
     if args.json is not None:
-        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        report = {**results, WORKERS: {"peak_rss_mb": round(worker_peak, 1)}}
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0
 
 

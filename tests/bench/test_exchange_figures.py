@@ -15,7 +15,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bench import policy_lab
-from bench.exchange import BARE, GATEWAY, Call, Figure, Run, _cpu_s, figures, interleaved
+from bench.exchange import BARE, GATEWAY, Call, Figure, Run, _cpu_s, figures, interleaved, seeding_report
+from bench.seeding import WORKERS as SEEDING_WORKERS
 
 
 def _series(p50: float) -> dict[str, float]:
@@ -199,3 +200,18 @@ def test_the_bare_fan_out_stands_beside_both_latency_targets_when_it_was_measure
 def test_without_a_bare_fan_out_there_are_no_bare_rows() -> None:
     assert not [name for name in _rows() if "bare" in name]
     assert "bare" not in _rows()["CPU per lookup, the gateway's (from /proc, concurrency 1)"].detail
+
+
+def test_the_seeding_rows_peak_memory_is_the_seeding_processes_own() -> None:
+    report = {
+        "changsha": {"residents": 1443, "per_s": 5636, "peak_rss_mb": 98.0},
+        "zhuzhou": {"residents": 1440, "per_s": 6032, "peak_rss_mb": 130.9},
+        "gateway": {"residents": 3003, "per_s": 14218, "peak_rss_mb": 131.0},
+        SEEDING_WORKERS: {"peak_rss_mb": 91.2},
+    }
+    kept = seeding_report(report)
+    assert list(kept["cities"]) == ["changsha", "zhuzhou"]  # the workers' row is not a city
+    assert kept["gateway"]["per_s"] == 14218
+    assert kept["peak_rss_mb"] == 131.0
+    report[SEEDING_WORKERS]["peak_rss_mb"] = 140.5  # a worker that outgrew the main process counts
+    assert seeding_report(report)["peak_rss_mb"] == 140.5
