@@ -13,7 +13,9 @@ on the same machine. Only ratios measured in one run are judged; absolute times 
      (with a service token signed by the sandbox gateway's key) and of ``GET /v1/me/records`` through the
      gateway for the same resident, who is known in all three cities; overhead = gateway − slowest city. The
      series are taken in turn, one request of each per round (:func:`interleaved`), with a fifth series beside
-     them: the three direct calls sent at once, the floor that the machine's cores set for any gateway;
+     them: the three direct calls sent at once, the floor that the machine's cores set for any gateway. After each
+     round a fixed piece of CPython work in this process probes the machine's speed (:func:`speed_probe_ms`), and
+     both figures are printed again over the faster and the slower half of the rounds (:func:`by_speed`);
    - *fan-out*: the same with 50 ms of latency injected into every city's exchange routes; ratio = gateway ÷
      slowest direct city (parallel ≈ 1, sequential ≈ 3);
    - beside both, for the judged transport, a sixth series: a bare FastAPI fan-out over the same three direct
@@ -63,7 +65,7 @@ from sqlmodel import Session, col
 
 from bench.bare_fanout import PATH as BARE_PATH
 from bench.bare_fanout import bare_fanout
-from bench.policy_lab import machine, results_path
+from bench.policy_lab import calibration_ms, cpython_work, machine, results_path
 from bench.seeding import WORKERS as SEEDING_WORKERS
 from commons import server_timing
 from commons.db import make_engine
@@ -210,18 +212,71 @@ async def _send_together(session: aiohttp.ClientSession, calls: Sequence[Call], 
         run.failed += 1
 
 
-async def interleaved(probes: dict[str, Sequence[Call]], *, samples: int, warmup: int) -> dict[str, Run]:
+async def interleaved(
+    probes: dict[str, Sequence[Call]], *, samples: int, warmup: int, speed: list[float] | None = None
+) -> dict[str, Run]:
     """Latency series taken in turn, one request (or one group sent at once) of each per round, so that every series
     sees the same background load: on a shared machine, series taken one after the other drift apart.
 
     A probe with several calls sends them at once and times the slowest answer. ``warmup`` untimed rounds first.
+    With ``speed``, after each timed round, once every answer is in, the CPU milliseconds of a fixed piece of CPython
+    work in this process are appended to it (:func:`speed_probe_ms`): how fast the machine ran that round.
     """
     runs = {name: Run() for name in probes}
     async with aiohttp.ClientSession() as session:
         for round_ in range(warmup + samples):
             for name, calls in probes.items():
                 await _send_together(session, calls, runs[name] if round_ >= warmup else Run())
+            if speed is not None and round_ >= warmup:
+                speed.append(speed_probe_ms())
     return runs
+
+
+SPEED_PROBE_WORK = 5
+"""Times :func:`~bench.policy_lab.cpython_work` runs in one speed probe: about 2 ms of CPU on these VMs."""
+
+
+def speed_probe_ms() -> float:
+    """CPU milliseconds (this thread's) of a fixed piece of CPython work: the machine's speed at this moment."""
+    started = time.thread_time()
+    cpython_work(SPEED_PROBE_WORK)
+    return (time.thread_time() - started) * 1000
+
+
+def by_speed(
+    runs: dict[str, Run], speed: Sequence[float], direct: Sequence[str], *, calibrated_ms: float | None = None
+) -> dict[str, Any]:
+    """The interleaved series split by the machine's speed in each round (``speed``, one probe per round): the p50
+    of each series over the faster half of the rounds and over the slower half, the slowest direct city's too.
+    ``calibrated_ms`` is what one probe's work took in a calibration (:func:`calibrated_probe_ms`), kept beside.
+
+    On a VM whose speed moves while the series run, this tells what the same code gives at either speed; the judged
+    figures stay those of every round."""
+    order = sorted(range(len(speed)), key=speed.__getitem__)
+    halves = {"faster": order[: len(order) // 2], "slower": order[len(order) // 2 :]}
+    split: dict[str, Any] = {}
+    for half, rounds in halves.items():
+        if not rounds:
+            continue
+        p50s = {
+            name: statistics.median(run.latencies_ms[i] for i in rounds)
+            for name, run in runs.items()
+            if len(run.latencies_ms) == len(speed)
+        }
+        split[half] = {
+            "probe_p50_ms": round(statistics.median(speed[i] for i in rounds), 3),
+            "p50_ms": {name: round(ms, 3) for name, ms in p50s.items()},
+            "slowest_direct_p50_ms": round(max(p50s[name] for name in direct), 3),
+        }
+    cut = statistics.quantiles(speed, n=10) if len(speed) > 1 else [float("nan")] * 9
+    calibrated = {} if calibrated_ms is None else {"probe_calibrated_ms": round(calibrated_ms, 3)}
+    return {"probe_p10_ms": round(cut[0], 3), "probe_p90_ms": round(cut[8], 3), **calibrated, **split}
+
+
+def calibrated_probe_ms() -> float:
+    """What one speed probe's work takes in :func:`~bench.policy_lab.calibration_ms` (the same work run without a
+    pause, best of five): the speed the machine can reach at the moment, to set the probes of the rounds beside."""
+    return calibration_ms() * SPEED_PROBE_WORK / 100
 
 
 async def saturate(calls: Sequence[Call], *, seconds: float, concurrency: int) -> Run:
@@ -471,7 +526,9 @@ def measure_exchange(stack_: Stack, args: argparse.Namespace, *, reference: bool
         results: dict[str, Any] = {}
         for label, ms in (("overhead", 0), ("fan_out", INJECTED_MS)):
             stack_.inject_latency(ms)
-            runs = asyncio.run(interleaved(probes, samples=args.samples, warmup=args.warmup))
+            speed: list[float] = []
+            calibrated = calibrated_probe_ms()
+            runs = asyncio.run(interleaved(probes, samples=args.samples, warmup=args.warmup, speed=speed))
             results[label] = {
                 "injected_ms": ms,
                 "direct": {slug: runs[slug].summary() for slug in direct},
@@ -481,6 +538,7 @@ def measure_exchange(stack_: Stack, args: argparse.Namespace, *, reference: bool
             }
             if BARE in runs:
                 results[label]["bare_fanout"] = runs[BARE].summary()
+            results[label]["by_speed"] = by_speed(runs, speed, list(direct), calibrated_ms=calibrated)
         stack_.inject_latency(None)
         # Where the time goes, as CPU per call: a lookup through the gateway (and through the bare fan-out), and a
         # read on each city directly.
@@ -611,6 +669,7 @@ def figures(exchange: dict[str, Any], scale: dict[str, Any] | None, args: argpar
             f"{fan['direct_together']['p50_ms']:.1f} ms: the three cities answering together on this machine's cores",
         ),
         *_bare_reading(fan, "÷"),
+        *_speed_reading(fan, "÷"),
         Figure(
             "overhead: gateway p50 − slowest direct city p50, concurrency 1",
             overhead,
@@ -628,6 +687,7 @@ def figures(exchange: dict[str, Any], scale: dict[str, Any] | None, args: argpar
             f"{over['direct_together']['p50_ms']:.2f} ms; the gateway's own share: {overhead_own:.2f} ms",
         ),
         *_bare_reading(over, "−"),
+        *_speed_reading(over, "−"),
         *_phases_reading(fan),
         _cpu_reading(exchange, fan),
         Figure(
@@ -720,6 +780,36 @@ def _bare_reading(series: dict[str, Any], op: str) -> list[Figure]:
             None,
             unit,
             f"{detail}: the three calls through uvicorn, FastAPI and httpx over aiohttp, nothing else",
+        )
+    ]
+
+
+def _speed_reading(series: dict[str, Any], op: str) -> list[Figure]:
+    """The same figure over the rounds the machine ran faster and over those it ran slower (:func:`by_speed`), when
+    the series were probed: on a VM whose speed moves, what part of a figure is the machine's, not the code's."""
+    split = series.get("by_speed")
+    if not split or "faster" not in split or "slower" not in split:
+        return []
+
+    def figure(half: dict[str, Any]) -> float:
+        gateway, slowest = half["p50_ms"][GATEWAY], half["slowest_direct_p50_ms"]
+        return gateway / slowest if op == "÷" else gateway - slowest
+
+    faster, slower = split["faster"], split["slower"]
+    unit = "×" if op == "÷" else "ms"
+    best = split.get("probe_calibrated_ms")
+    calibrated = "" if best is None else f"; the same work {best:.2f} ms in a calibration without pauses before it"
+    return [
+        Figure(
+            f"  {'fan-out' if op == '÷' else 'overhead'} over the rounds the machine ran faster (a CPython probe "
+            "in every round)",
+            figure(faster),
+            "(reading)",
+            None,
+            unit,
+            f"over the slower half {figure(slower):.2f} {unit}; the probe's p50 {faster['probe_p50_ms']:.2f} against "
+            f"{slower['probe_p50_ms']:.2f} ms (p10–p90 of all rounds {split['probe_p10_ms']:.2f}–"
+            f"{split['probe_p90_ms']:.2f} ms){calibrated}",
         )
     ]
 

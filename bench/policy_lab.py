@@ -273,19 +273,28 @@ def results_path(name: str, started: dt.datetime) -> Path:
     return path if not path.exists() else RESULTS / f"{name}-{started.strftime('%Y-%m-%d-%H%M')}.json"
 
 
+_CALIBRATION_DOC = {
+    "items": [{"month": f"2020-{m:02d}", "amount": f"{m * 101.25:.2f}", "n": m} for m in range(1, 13)] * 20
+}
+
+
+def cpython_work(times: int) -> None:
+    """A fixed piece of CPython work, ``times`` over: JSON both ways, hashing and a dict, as serving a request does."""
+    for _ in range(times):
+        text = json.dumps(_CALIBRATION_DOC, sort_keys=True)
+        hashlib.sha256(text.encode()).hexdigest()
+        {item["month"]: item for item in json.loads(text)["items"]}
+
+
 def calibration_ms() -> float:
-    """CPU milliseconds of a fixed piece of CPython work (JSON, hashing, dicts), best of five: how fast this
-    machine runs the interpreter at the moment, one process alone. VMs of the same kind have run the exchange
-    benchmark 2× apart; this tells a slower interpreter from a machine that is slower at serving requests across
-    processes (on 2026-11-28 it did not move while the stack's CPU per request doubled: docs/performance.md)."""
-    doc = {"items": [{"month": f"2020-{m:02d}", "amount": f"{m * 101.25:.2f}", "n": m} for m in range(1, 13)] * 20}
+    """CPU milliseconds of :func:`cpython_work` a hundred times, best of five: how fast this machine runs the
+    interpreter at the moment, one process alone. On VMs of this kind it moves by up to 1.8× from one second to the
+    next, within one process, with no steal time counted (docs/performance.md, *The machine's own speed*): one
+    figure at the start says little about a run; ``bench.exchange`` also probes the speed in every round."""
     best = float("inf")
     for _ in range(5):
         started = time.process_time()
-        for _ in range(100):
-            text = json.dumps(doc, sort_keys=True)
-            hashlib.sha256(text.encode()).hexdigest()
-            {item["month"]: item for item in json.loads(text)["items"]}
+        cpython_work(100)
         best = min(best, time.process_time() - started)
     return round(best * 1000, 1)
 

@@ -15,7 +15,18 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bench import policy_lab
-from bench.exchange import BARE, GATEWAY, Call, Figure, Run, _cpu_s, figures, interleaved, seeding_report
+from bench.exchange import (
+    BARE,
+    GATEWAY,
+    Call,
+    Figure,
+    Run,
+    _cpu_s,
+    by_speed,
+    figures,
+    interleaved,
+    seeding_report,
+)
 from bench.seeding import WORKERS as SEEDING_WORKERS
 
 
@@ -215,3 +226,59 @@ def test_the_seeding_rows_peak_memory_is_the_seeding_processes_own() -> None:
     assert kept["peak_rss_mb"] == 131.0
     report[SEEDING_WORKERS]["peak_rss_mb"] = 140.5  # a worker that outgrew the main process counts
     assert seeding_report(report)["peak_rss_mb"] == 140.5
+
+
+def _timed(*latencies: float) -> Run:
+    return Run(sent=len(latencies), latencies_ms=list(latencies))
+
+
+def test_the_rounds_split_by_the_machines_speed_in_each() -> None:
+    # Rounds 1 and 3 ran fast (probe 2 ms), rounds 0 and 2 slow (4 ms): the gateway took 70 ms in the fast ones.
+    runs = {GATEWAY: _timed(90, 70, 94, 72), "changsha": _timed(58, 55, 60, 56), "zhuzhou": _timed(57, 56, 59, 54)}
+    split = by_speed(runs, [4.0, 2.0, 4.2, 2.1], ["changsha", "zhuzhou"])
+    assert split["faster"]["probe_p50_ms"] == pytest.approx(2.05)
+    assert split["faster"]["p50_ms"][GATEWAY] == pytest.approx(71.0)
+    assert split["faster"]["slowest_direct_p50_ms"] == pytest.approx(55.5)
+    assert split["slower"]["p50_ms"][GATEWAY] == pytest.approx(92.0)
+    assert split["slower"]["slowest_direct_p50_ms"] == pytest.approx(59.0)
+
+
+def test_each_figure_is_read_again_over_the_faster_and_the_slower_rounds() -> None:
+    exchange = _exchange()
+    for label, (fast, slow) in (("fan_out", (70.0, 90.0)), ("overhead", (20.0, 36.0))):
+        exchange[label]["by_speed"] = {  # type: ignore[index]
+            "probe_p10_ms": 1.9,
+            "probe_p90_ms": 3.8,
+            "probe_calibrated_ms": 1.8,
+            "faster": {"probe_p50_ms": 2.0, "p50_ms": {GATEWAY: fast}, "slowest_direct_p50_ms": fast - 14},
+            "slower": {"probe_p50_ms": 3.6, "p50_ms": {GATEWAY: slow}, "slowest_direct_p50_ms": slow - 30},
+        }
+    rows = _rows_of(exchange)
+    fan_out = rows["fan-out over the rounds the machine ran faster (a CPython probe in every round)"]
+    assert (fan_out.value, fan_out.met) == (pytest.approx(70 / 56), None)
+    assert fan_out.detail.startswith("over the slower half 1.50 ×; the probe's p50 2.00 against 3.60 ms")
+    overhead = rows["overhead over the rounds the machine ran faster (a CPython probe in every round)"]
+    assert overhead.value == pytest.approx(14.0)
+    assert "over the slower half 30.00 ms" in overhead.detail
+    assert overhead.detail.endswith(
+        "(p10–p90 of all rounds 1.90–3.80 ms); the same work 1.80 ms in a calibration without pauses before it"
+    )
+
+
+def test_without_a_speed_probe_there_is_no_split_row() -> None:
+    assert not [name for name in _rows() if "machine ran faster" in name]
+
+
+async def test_the_load_probes_the_machines_speed_once_per_timed_round() -> None:
+    async def answer(request: web.Request) -> web.Response:
+        return web.Response(text="{}")
+
+    server = TestServer(web.Application())
+    server.app.router.add_get("/records", answer)
+    speed: list[float] = []
+    async with server:
+        runs = await interleaved(
+            {GATEWAY: [Call(str(server.make_url("/records")), {})]}, samples=4, warmup=2, speed=speed
+        )
+    assert len(speed) == len(runs[GATEWAY].latencies_ms) == 4
+    assert all(ms > 0 for ms in speed)
