@@ -288,7 +288,7 @@ def cpython_work(times: int) -> None:
 
 def calibration_ms() -> float:
     """CPU milliseconds of :func:`cpython_work` a hundred times, best of five: how fast this machine runs the
-    interpreter at the moment, one process alone. On VMs of this kind it moves by up to 1.8× from one second to the
+    interpreter at the moment, one process alone. On VMs of this kind it moves by about 2× from one second to the
     next, within one process, with no steal time counted (docs/performance.md, *The machine's own speed*): one
     figure at the start says little about a run; ``bench.exchange`` also probes the speed in every round."""
     best = float("inf")
