@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck pytest test-postgres seed openapi bench bench-quick bench-policy clean
+.PHONY: run test lint typecheck pytest test-postgres seed openapi bench bench-quick bench-compare bench-policy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ bench: $(STAMP)
 ## make bench-quick: the exchange figures only, without the long seeding of the scale figures
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.exchange --no-scale
+
+## make bench-compare: every run in bench/results/ side by side, each judged figure against its target
+## (VM=fc-v595 keeps one VM's runs; docs/performance.md)
+bench-compare: $(STAMP)
+	$(BIN)/python -m bench.compare $(if $(VM),--vm $(VM))
 
 ## make bench-policy: the policy lab's speed side by side with Cedar (cedarpy); writes bench/results/
 bench-policy: $(STAMP)
