@@ -135,11 +135,16 @@ def read_run(path: Path) -> RunRow:
         name=path.stem.removeprefix("exchange-"),
         started=str(results.get("started", ""))[:16].replace("T", " "),
         vm=vm_of(str(machine.get("platform", ""))),
-        calibration_ms=machine.get("calibration_ms"),
-        load=load[0] if isinstance(load, list) and load else None,
+        calibration_ms=_float(machine.get("calibration_ms")),
+        load=_float(load[0]) if isinstance(load, list) and load else None,
         cells=tuple(cells),
         targets=tuple(targets),
     )
+
+
+def _float(value: Any) -> float | None:
+    """A number of the file as it is, None when it is missing or not a number."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def read_runs(paths: Sequence[Path]) -> list[RunRow]:

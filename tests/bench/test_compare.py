@@ -49,6 +49,7 @@ def two_runs(tmp_path: Path) -> list[Path]:
         tmp_path / "exchange-2026-11-27.json",
         started="2026-11-27T22:13:22+00:00",
         platform="Linux-6.18.44-fc-v669-x86_64-with-glibc2.36",
+        load_average_before="high",  # not a number: left out, not a crash
         figures=[_figure(FAN_OUT, 1.05, "≤ 1.1", True), _figure(AUDIT, 846, "= 847", False)],
     )
     return [newer, older]
