@@ -32,13 +32,38 @@ def _free(port: int) -> bool:
     return True
 
 
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LOWEST_PORT = 10000
+
+
+def listening_ports(length: int, ephemeral: tuple[int, int] | None = None) -> range:
+    """Where ``free_port_run`` looks: below the kernel's ephemeral range when there is room there.
+
+    Any outbound connection (a health check, a pooled client) takes its local port from the ephemeral range, so a
+    port that was free when probed can be taken before a server binds it. Below that range only listeners bind.
+    """
+    low, high = ephemeral or _ephemeral_range()
+    if low - LOWEST_PORT >= 1000 + length:
+        return range(LOWEST_PORT, low - length)
+    return range(high + 1, 65536 - length) if 65535 - high >= 1000 + length else range(LOWEST_PORT, 65536 - length)
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = (int(part) for part in EPHEMERAL_RANGE.read_text(encoding="ascii").split())
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+    return low, high
+
+
 def free_port_run(length: int) -> int:
-    """The first of ``length`` consecutive free loopback ports."""
+    """The first of ``length`` consecutive free loopback ports, outside the ephemeral range where possible."""
+    candidates = listening_ports(length)
     for _ in range(200):
-        base = random.randint(20000, 60000 - length)  # noqa: S311 - a port, not a secret
+        base = random.choice(candidates)  # noqa: S311 - a port, not a secret
         if all(_free(base + i) for i in range(length)):
             return base
-    raise RuntimeError("no free port range")
+    raise RuntimeError(f"no {length} consecutive free ports in {candidates.start}-{candidates.stop - 1}")
 
 
 def seed(data_dir: Path, residents: str) -> None:
