@@ -1,21 +1,23 @@
 """Could seeding reach 20,000 persons per second per city? A feasibility prototype, not the project's generator.
 
-``python -m bench.seeding_vectorised --residents N [--city zhuzhou] [--data-dir DIR]`` seeds one ``nhsa``-dialect
-city (株洲's) into a fresh SQLite file from a generator that draws a *block* of residents at a time with numpy,
-instead of :mod:`mock_cities.population`'s five seeded ``random.Random`` streams and half a dozen models per
-person, and writes the city's rows straight from the arrays. It prints persons per second in this one process,
-with the CPU per person split between generating and inserting (docs/performance.md, *Seeding*).
+``python -m bench.seeding_vectorised --residents N [--city zhuzhou|changsha|xiangtan|all] [--data-dir DIR]`` seeds a
+city into a fresh SQLite file from a generator that draws a *block* of residents at a time with numpy, instead of
+:mod:`mock_cities.population`'s five seeded ``random.Random`` streams and half a dozen models per person: the
+block's persons in the city become canonical columns (:class:`~bench.vectorised_rows.CityColumns`), which the
+city's dialect turns into rows (:func:`~bench.vectorised_rows.rows_for`). It prints persons per second in this one
+process, with the CPU per person split between generating and inserting (docs/performance.md, *Seeding*).
 
 It draws a life of the same shape as :mod:`mock_cities.population` — the plan (gender, the cities lived in, the
 moves a year apart, ID numbers from the same bijection), the career (wages walked back by
 :data:`~mock_cities.population.WAGE_GROWTH`, yearly amounts in 分 with each rate as an exact fraction, half up),
 the last :data:`~mock_cities.population.STORED_MONTHS` months as runs per calendar year, statuses, names from
 Faker's zh_CN tables, employers, loans, skill certificates, titles and continuing-education hours — from other
-draws, so every value differs from the real generator's, and more simply where noted (continuing education is
-kept whole by the city of the year, not split by months). The rows are valid 株洲 data:
-tests/bench/test_seeding_vectorised.py reads residents back through the city's own dialect and validates them
-as the exchange standard. What it leaves out to become the generator: the other two dialects' rows, the
-gateway's accounts, the canonical records of one resident (``records_for``) and the personas.
+draws, so every value differs from the real generator's. Certificates, titles and continuing-education hours are
+drawn over the whole life and kept by the city they fall in (hours split by the months lived in each city that
+year), so the three cities agree on a resident. The rows are valid data in all three dialects:
+tests/bench/test_seeding_vectorised.py reads residents back through each city's own dialect and validates them
+as the exchange standard. What it leaves out to become the generator: the gateway's accounts, the canonical
+records of one resident (``records_for``) and the personas.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.schema import CreateIndex
 
 from bench.seeding import peak_rss_mb
-from mock_cities.dialects import nhsa
+from bench.vectorised_rows import Account, Certificate, CityColumns, Day, Hours, Rows, Runs, Title, rows_for
+from mock_cities.dialects import get_dialect
 from mock_cities.population import (
     BIRTH_FIRST,
     BIRTH_LAST,
@@ -58,6 +61,7 @@ from mock_cities.population import (
     PERSONA_SERIALS,
     RESIDENT_MEDICAL_FROM,
     SKILL_CERTIFICATES_FROM,
+    SKILL_LEVEL_WEIGHTS,
     SKILL_OCCUPATIONS,
     STORED_MONTHS,
     TITLE_GRADES,
@@ -66,7 +70,10 @@ from mock_cities.population import (
     last_full_month,
 )
 from mock_cities.profiles import CityProfile, builtin_profiles
+from schemas.medical_insurance import EnrolmentStatus, InsuranceType
 from schemas.money import yuan_to_fen
+from schemas.provident_fund import FundAccountStatus
+from schemas.records import Gender
 from services.medical_insurance.service import resident_monthly_premium
 from services.talent.service import TITLE_SERIES, required_hours
 
@@ -75,11 +82,6 @@ BLOCK = 4096
 """Residents drawn at a time; a block's arrays stay in the CPU caches."""
 
 LAST = last_full_month(DEMO_AS_OF)
-MONTH0 = 1950 * 12
-_MONTHS = range(MONTH0, 2031 * 12)
-YM = [f"{m // 12:04d}{m % 12 + 1:02d}" for m in _MONTHS]
-"""nhsa's ``YYYYMM`` of each month index, from :data:`MONTH0`."""
-DAY1 = [f"{text}01" for text in YM]
 _GROWTH = WAGE_GROWTH ** np.arange(100)
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -105,13 +107,16 @@ _FAMILY = list(PersonNames.last_names)
 _FAMILY_CUM = np.cumsum(np.array(list(PersonNames.last_names.values()), dtype=np.float64))
 _BRANDS = [prefix[:2] for prefix in CompanyNames.company_prefixes]
 _SERIES = list(TITLE_SERIES)
-# nhsa's 专业技术职务级别 (GB/T 8561): highest first.
-_TITLE_LEVEL = {grade: str(4 - position) for position, grade in enumerate(TITLE_GRADES)}
+_SKILL_LEVELS = list(SKILL_LEVEL_WEIGHTS)
+_SKILL_CUM = np.cumsum(np.array(list(SKILL_LEVEL_WEIGHTS.values()), dtype=np.float64))
+_ENROLMENT_STATUSES = (EnrolmentStatus.ACTIVE, EnrolmentStatus.SUSPENDED, EnrolmentStatus.TERMINATED)
+_FUND_STATUSES = (FundAccountStatus.NORMAL, FundAccountStatus.SEALED, FundAccountStatus.CLOSED)
 
-_INSERTS = {
-    table.name: f"INSERT INTO {table.name} VALUES ({', '.join('?' * len(table.columns))})"  # noqa: S608 - the dialect's tables
-    for table in nhsa.metadata.sorted_tables
-}
+# The talent draws' columns, one row per resident: certificates (whether, how many, two months, two days, two
+# occupations, two levels), titles (the first award, three gaps, two days), hours (whether owed in full, how much,
+# for each of three years).
+_T_CERTIFICATE, _T_TITLE, _T_HOURS = 0, 10, 17
+_TALENT_DRAWS = 23
 
 
 def _rate(value: Any) -> tuple[int, int]:
@@ -199,6 +204,38 @@ def _stored(
     )
 
 
+def _runs(owner: np.ndarray, first: np.ndarray, last: np.ndarray, amounts: Sequence[np.ndarray]) -> Runs:
+    """Runs sorted by owner, then month, and joined where one ends the month before the next begins with the same
+    amounts: the fewest periods, as the dialects' period tables keep them (``mock_cities.dialects.periods``)."""
+    order = np.lexsort((first, owner))
+    owner, first, last = owner[order], first[order], last[order]
+    amounts = [column[order] for column in amounts]
+    same = (owner[1:] == owner[:-1]) & (first[1:] == last[:-1] + 1)
+    for column in amounts:
+        same &= column[1:] == column[:-1]
+    starts = np.nonzero(np.concatenate(([True], ~same)))[0] if len(owner) else np.zeros(0, dtype=np.int64)
+    ends = np.concatenate((starts[1:], [len(owner)])).astype(np.int64) - 1
+    return Runs(
+        owner[starts].tolist(),
+        first[starts].tolist(),
+        last[ends].tolist(),
+        tuple(column[starts].tolist() for column in amounts),
+    )
+
+
+def _weighted_pick(cumulative: np.ndarray, draw: float) -> int:
+    """The position a uniform ``draw`` picks among weights given as their running sums."""
+    return int(np.searchsorted(cumulative, draw * cumulative[-1], side="right"))
+
+
+def _city_at(lived: Sequence[tuple[int, ...]], month: int) -> int | None:
+    """The position of the city lived in in ``month`` (stints as (city, first month, last month)), if any."""
+    for city, first, last in lived:
+        if first <= month <= last:
+            return city
+    return None
+
+
 class Generator:
     """The residents of three cities, ``residents_per_city`` living in each; rows for ``city`` only."""
 
@@ -216,9 +253,11 @@ class Generator:
         self.residents_per_city = residents_per_city
         self.terms = [_Terms.of(position, profile) for position, profile in enumerate(cities)]
         matches = [terms for terms in self.terms if city in (terms.profile.code, terms.profile.slug)]
-        if not matches or matches[0].profile.dialect != "nhsa":
-            raise ValueError(f"{city}: the prototype writes the nhsa dialect only (株洲's)")
+        if not matches:
+            raise ValueError(f"{city}: not one of the cities ({', '.join(t.profile.slug for t in self.terms)})")
         self.city = matches[0]
+        self.dialect = get_dialect(self.city.profile.dialect)
+        self.writer = rows_for(self.dialect.name)
         ids = _IdSpace.for_seed(seed)
         self._multiplier, self._offset, self._size = ids.multiplier, ids.offset, ids.size
         districts = [(position, code) for position, profile in enumerate(cities) for code in profile.districts]
@@ -235,8 +274,13 @@ class Generator:
     def blocks(self) -> range:
         return range(0, self.total, self.block_size)
 
-    def rows(self, block: int) -> tuple[int, dict[str, list[tuple[Any, ...]]]]:
+    def rows(self, block: int) -> tuple[int, Rows]:
         """The persons the city holds among residents ``block .. block + block_size - 1``, as rows per table."""
+        columns = self.columns(block)
+        return columns.persons, self.writer(columns)
+
+    def columns(self, block: int) -> CityColumns:
+        """The persons the city holds among residents ``block .. block + block_size - 1``, canonical."""
         index = np.arange(block, min(block + self.block_size, self.total), dtype=np.int64)
         city = self.city.position
         draws = np.random.default_rng([self.seed, block, 0]).random((len(index), 16))
@@ -244,6 +288,7 @@ class Generator:
         life_stream = np.random.default_rng([self.seed, block, 1])
         life = life_stream.random((len(index), 16))
         earning_power = 0.85 * np.exp(life_stream.normal(0, 0.4, len(index)))
+        talent = np.random.default_rng([self.seed, block, 2]).random((len(index), _TALENT_DRAWS))
         home = index // self.residents_per_city
         mover = draws[:, 1] < MOVER_SHARE
         two = mover & (draws[:, 2] < 0.25)
@@ -252,7 +297,7 @@ class Generator:
         # The plan's first draws tell most residents apart from the city's: only the others are planned.
         near = np.nonzero((home == city) | (mover & (earliest_city == city)) | (two & (middle_city == city)))[0]
         index, draws, home, mover, two = index[near], draws[near], home[near], mover[near], two[near]
-        life, earning_power = life[near], earning_power[near]
+        life, talent, earning_power = life[near], talent[near], earning_power[near]
         earliest_city, middle_city = earliest_city[near], middle_city[near]
         male = draws[:, 0] < 0.5
 
@@ -292,17 +337,23 @@ class Generator:
         end = np.where(at_home, LAST, np.where(earliest_city == city, move1 - 1, move2 - 1))
         touched = at_home | ((moves >= 1) & (earliest_city == city)) | ((moves == 2) & (middle_city == city))
         held = np.nonzero(touched)[0]
+        lived = np.full((len(index), 3, 3), -1, dtype=np.int64)  # (city, first month, last month) per stint
+        lived[:, 0] = np.stack([earliest_city, first, np.where(moves == 0, LAST, move1 - 1)], axis=1)
+        lived[moves == 0, 0, 0] = home[moves == 0]
+        lived[moves == 1, 1] = np.stack([home, move1, np.full_like(home, LAST)], axis=1)[moves == 1]
+        lived[moves == 2, 1] = np.stack([middle_city, move1, move2 - 1], axis=1)[moves == 2]
+        lived[moves == 2, 2] = np.stack([home, move2, np.full_like(home, LAST)], axis=1)[moves == 2]
         lives = {
-            "index": index, "plan": draws, "current": at_home, "male": male, "day": day, "sequence": sequence,
+            "index": index, "current": at_home, "male": male, "day": day, "sequence": sequence,
             "district": district, "check": check, "employee": employee, "work_end_plan": work_end_plan,
-            "start": start, "end": end, "career_start": career_start, "life": life, "earning_power": earning_power,
+            "start": start, "end": end, "career_start": career_start, "life": life, "talent": talent,
+            "earning_power": earning_power, "spans": lived,
         }  # fmt: skip
-        return len(held), self._city_rows(**{name: column[held] for name, column in lives.items()})
+        return self._columns(**{name: column[held] for name, column in lives.items()})
 
-    def _city_rows(
+    def _columns(
         self,
         index: np.ndarray,
-        plan: np.ndarray,
         current: np.ndarray,
         male: np.ndarray,
         day: np.ndarray,
@@ -315,8 +366,10 @@ class Generator:
         end: np.ndarray,
         career_start: np.ndarray,
         life: np.ndarray,
+        talent: np.ndarray,
         earning_power: np.ndarray,
-    ) -> dict[str, list[tuple[Any, ...]]]:
+        spans: np.ndarray,
+    ) -> CityColumns:
         terms, n = self.city, len(index)
         work_end = np.where(employee, np.minimum(end, work_end_plan), -1)
         between_jobs = employee & current & (work_end == LAST) & (life[:, 0] < 0.04)
@@ -324,10 +377,10 @@ class Generator:
         wage = np.round(terms.average_wage * earning_power / _GROWTH[np.clip((LAST - work_end) // 12, 0, 99)])
         retired = employee & (work_end_plan < LAST) & (work_end == work_end_plan)
         laid_off = employee & ~retired & (work_end < LAST)
-        # nhsa's code tables: 1 active, 2 suspended, 4 terminated; 0 normal, 1 sealed, 9 closed.
-        enrolment_status = np.where(~current, "4", np.where(laid_off, "2", "1"))
-        closed = np.where(life[:, 2] < 0.7, "9", "1")
-        account_status = np.where(~current, "1", np.where(retired, closed, np.where(laid_off, "1", "0")))
+        # Leaving a city ends its cover and seals its fund account; retired employees keep 职工医保 and mostly close
+        # the account; between jobs, cover is suspended and the account sealed.
+        enrolment_status = np.where(~current, 2, np.where(laid_off, 1, 0))
+        account_status = np.where(~current, 1, np.where(retired, np.where(life[:, 2] < 0.7, 2, 1), laid_off * 1))
         serial = index + PERSONA_SERIALS
         title = employee & (life[:, 3] < 0.27)
         series = (life[:, 4] * len(_SERIES)).astype(np.int64)
@@ -343,179 +396,181 @@ class Generator:
         personal = _on(bases, terms.medical_personal)
         balance = np.zeros(n, dtype=np.int64)
         balance[paying] = _kept(_paid(personal, offsets, counts, first, last), 0.2 + 0.65 * life[paying, 5])
-        runs, run_first, run_last, (run_base, run_employer, run_personal) = _stored(
+        runs, run_first, run_last, run_amounts = _stored(
             first, last, owner, year, [bases, _on(bases, terms.medical_employer), personal]
         )
-        contributors = paying[runs]
+        # 城乡居民 pay a flat premium, one run over their stored months.
         residents = np.nonzero(~employee & (medical_first <= medical_last))[0]
+        resident_last = medical_last[residents]
+        resident_first = np.maximum(medical_first[residents], resident_last - STORED_MONTHS + 1)
+        none = np.zeros(len(residents), dtype=np.int64)
+        contributions = _runs(
+            np.concatenate((paying[runs], residents)),
+            np.concatenate((run_first, resident_first)),
+            np.concatenate((run_last, resident_last)),
+            [
+                np.concatenate((run_amounts[0], none)),
+                np.concatenate((run_amounts[1], none)),
+                np.concatenate((run_amounts[2], none + terms.resident_premium)),
+            ],
+        )
 
-        # 公积金: employees only, a year's deposit base between the city's floor and ceiling.
+        # 公积金: every employee has an account; a year's deposit base lies between the city's floor and ceiling.
         fund_first = np.maximum(start, FUND_FROM)
-        accounts = np.nonzero(employee & (fund_first <= work_end))[0]
-        first, last = fund_first[accounts], work_end[accounts]
+        accounts = np.nonzero(employee)[0]
+        funded = np.nonzero(fund_first[accounts] <= work_end[accounts])[0]
+        first, last = fund_first[accounts][funded], work_end[accounts][funded]
         owner, year, offsets, counts = _years(first, last)
-        walked_back = _GROWTH[(work_end[accounts] // 12)[owner] - year]
-        wages = np.round(wage[accounts][owner] / walked_back).astype(np.int64) * 100
+        walked_back = _GROWTH[(last // 12)[owner] - year]
+        wages = np.round(wage[accounts][funded][owner] / walked_back).astype(np.int64) * 100
         fund_bases = np.clip(wages, terms.fund_floor, terms.fund_ceiling)
         employer_part, personal_part = _on(fund_bases, terms.fund_employer), _on(fund_bases, terms.fund_personal)
         both = employer_part + personal_part
         latest = offsets + counts - 1
+        base, monthly, paid = (np.zeros(len(accounts), dtype=np.int64) for _ in range(3))
+        if len(funded):
+            base[funded], monthly[funded] = fund_bases[latest], both[latest]
+            paid[funded] = _paid(both, offsets, counts, first, last)
+        status = account_status[accounts]
         withdrawn = np.where(life[accounts, 6] < 0.45, 0.0, 0.2 + 0.7 * life[accounts, 7])
-        kept = _kept(_paid(both, offsets, counts, first, last), withdrawn)
-        fund_balance = np.where(account_status[accounts] == "9", 0, kept)
+        fund_balance = np.where(status == 2, 0, _kept(paid, withdrawn))
         loan = np.where(life[accounts, 8] < LOAN_SHARE, (500 + (life[accounts, 9] * 5500).astype(np.int64)) * 10_000, 0)
-        loan = np.where(account_status[accounts] == "9", 0, loan)
-        deposits, deposit_first, deposit_last, (deposit_employer, deposit_personal) = _stored(
-            first, last, owner, year, [employer_part, personal_part]
-        )
+        loan = np.where(status == 2, 0, loan)
+        runs, run_first, run_last, run_amounts = _stored(first, last, owner, year, [employer_part, personal_part])
+        deposits = _runs(funded[runs], run_first, run_last, run_amounts)  # owners: the accounts' positions
+        opened, months = fund_first[accounts], np.maximum(0, work_end[accounts] - fund_first[accounts] + 1)
+        account_list = [
+            Account(owner, _FUND_STATUSES[code], *values)
+            for owner, code, *values in zip(
+                accounts.tolist(),
+                status.tolist(),
+                opened.tolist(),
+                base.tolist(),
+                monthly.tolist(),
+                fund_balance.tolist(),
+                months.tolist(),
+                loan.tolist(),
+                strict=True,
+            )
+        ]
 
+        # Names and employers, from Faker's zh_CN tables.
         family = np.searchsorted(_FAMILY_CUM, life[:, 10] * _FAMILY_CUM[-1], side="right")
         given = np.where(male, (life[:, 11] * len(_GIVEN_MALE)), (life[:, 11] * len(_GIVEN_FEMALE))).astype(np.int64)
-        brand = (life[:, 12] * len(_BRANDS)).astype(np.int64)
-        industry = (life[:, 13] * len(INDUSTRIES)).astype(np.int64)
-        number = (life[:, 14] * 8).astype(np.int64) + 1
-
-        # --- the rows: the only work done person by person ---
-        profile = terms.profile
-        prefix, name = profile.local_no_prefix, profile.name
-        psn_no = [f"{prefix}{s:010d}" for s in serial.tolist()]
         names = [
             _FAMILY[f] + (_GIVEN_MALE[g] if m else _GIVEN_FEMALE[g])
             for f, g, m in zip(family.tolist(), given.tolist(), male.tolist(), strict=True)
         ]
-        districts = self._districts
-        certno = [
-            districts[d] + _BIRTH_TEXT[b] + _SEQUENCE_TEXT[s] + _CHECK_CHARS[c]
-            for d, b, s, c in zip(district.tolist(), day.tolist(), sequence.tolist(), check.tolist(), strict=True)
-        ]
+        city_name = terms.profile.name
         employer: list[str | None] = [None] * n
         hired = np.nonzero(employee)[0]
-        for i, titled, s, b, k, number_ in zip(
+        brand = (life[:, 12] * len(_BRANDS)).astype(np.int64)
+        industry = (life[:, 13] * len(INDUSTRIES)).astype(np.int64)
+        for i, titled, s, b, k, u in zip(
             hired.tolist(), title[hired].tolist(), series[hired].tolist(), brand[hired].tolist(),
-            industry[hired].tolist(), number[hired].tolist(), strict=True,
+            industry[hired].tolist(), life[hired, 14].tolist(), strict=True,
         ):  # fmt: skip
             kind = _SERIES[s] if titled else None
             if kind == "卫生":
-                employer[i] = f"{name}市第{number_}人民医院"
+                employer[i] = f"{city_name}市第{1 + int(u * 8)}人民医院"
             elif kind == "教育":
-                employer[i] = f"{name}市第{number_ * 2}中学"
+                employer[i] = f"{city_name}市第{1 + int(u * 20)}中学"
             else:
-                employer[i] = f"{name}{_BRANDS[b]}{INDUSTRIES[k]}有限公司"
-        rows: dict[str, list[tuple[Any, ...]]] = {}
-        rows["psn_info"] = list(zip(psn_no, ["01"] * n, certno, names, np.where(male, "1", "2").tolist(), strict=True))
-        rows["psn_insu_d"] = [
-            (psn_no[i], "310" if e else "390", status, DAY1[m - MONTH0], max(0, months), paid, employer[i])
-            for i, (e, status, m, months, paid) in enumerate(
-                zip(
-                    employee.tolist(),
-                    enrolment_status.tolist(),
-                    medical_first.tolist(),
-                    (medical_last - medical_first + 1).tolist(),
-                    balance.tolist(),
-                    strict=True,
-                )
-            )
-        ]
-        contributions = [
-            (psn_no[o], YM[s - MONTH0], YM[e - MONTH0], b, er, pr)
-            for o, s, e, b, er, pr in zip(
-                contributors.tolist(),
-                run_first.tolist(),
-                run_last.tolist(),
-                run_base.tolist(),
-                run_employer.tolist(),
-                run_personal.tolist(),
-                strict=True,
-            )
-        ]
-        premium = terms.resident_premium
-        for i, f, to in zip(
-            residents.tolist(), medical_first[residents].tolist(), medical_last[residents].tolist(), strict=True
-        ):
-            contributions.append(
-                (psn_no[i], YM[max(f, to - STORED_MONTHS + 1) - MONTH0], YM[to - MONTH0], 0, 0, premium)
-            )
-        rows["psn_clct_prd_d"] = contributions
-        account_no = [f"{prefix}GJ{serial[i]:010d}" for i in accounts.tolist()]
-        rows["hf_acct"] = [
-            (account_no[a], psn_no[i], status, employer[i], DAY1[f - MONTH0], base, monthly, kept, months, owed)
-            for a, (i, status, f, base, monthly, kept, months, owed) in enumerate(
-                zip(
-                    accounts.tolist(),
-                    account_status[accounts].tolist(),
-                    fund_first[accounts].tolist(),
-                    fund_bases[latest].tolist(),
-                    both[latest].tolist(),
-                    fund_balance.tolist(),
-                    (work_end[accounts] - fund_first[accounts] + 1).tolist(),
-                    loan.tolist(),
-                    strict=True,
-                )
-            )
-        ]
-        rows["hf_dpst_prd_d"] = [
-            (account_no[a], YM[s - MONTH0], YM[e - MONTH0], er, pr)
-            for a, s, e, er, pr in zip(
-                deposits.tolist(),
-                deposit_first.tolist(),
-                deposit_last.tolist(),
-                deposit_employer.tolist(),
-                deposit_personal.tolist(),
-                strict=True,
-            )
-        ]
-        rows.update(self._talent(plan, life, psn_no, serial, title, series, start, end, career_start, work_end))
-        return rows
+                employer[i] = f"{city_name}{_BRANDS[b]}{INDUSTRIES[k]}有限公司"
+        districts = self._districts
+        certificates, titles, hours = self._talent(talent, serial, title, series, spans, career_start, work_end_plan)
+        return CityColumns(
+            city=terms.profile,
+            serial=serial.tolist(),
+            id_number=[
+                districts[d] + _BIRTH_TEXT[b] + _SEQUENCE_TEXT[s] + _CHECK_CHARS[c]
+                for d, b, s, c in zip(district.tolist(), day.tolist(), sequence.tolist(), check.tolist(), strict=True)
+            ],
+            name=names,
+            gender=[Gender.MALE if m else Gender.FEMALE for m in male.tolist()],
+            insurance_type=[InsuranceType.EMPLOYEE if e else InsuranceType.RESIDENT for e in employee.tolist()],
+            enrolment_status=[_ENROLMENT_STATUSES[s] for s in enrolment_status.tolist()],
+            enrolled=medical_first.tolist(),
+            contribution_months=np.maximum(0, medical_last - medical_first + 1).tolist(),
+            medical_balance=balance.tolist(),
+            employer=employer,
+            contributions=contributions,
+            accounts=account_list,
+            deposits=deposits,
+            certificates=certificates,
+            titles=titles,
+            hours=hours,
+        )
 
     def _talent(
         self,
-        plan: np.ndarray,
-        life: np.ndarray,
-        psn_no: list[str],
+        talent: np.ndarray,
         serial: np.ndarray,
         title: np.ndarray,
         series: np.ndarray,
-        start: np.ndarray,
-        end: np.ndarray,
+        spans: np.ndarray,
         career_start: np.ndarray,
-        work_end: np.ndarray,
-    ) -> dict[str, list[tuple[Any, ...]]]:
-        """Skill certificates, titles and continuing education: a minority of residents, person by person."""
-        talent = self.city.profile.talent
-        certificates: list[tuple[Any, ...]] = []
-        titles: list[tuple[Any, ...]] = []
-        hours: list[tuple[Any, ...]] = []
-        for i in np.nonzero(life[:, 15] < 0.3)[0].tolist():
-            first, last = max(int(start[i]), SKILL_CERTIFICATES_FROM), min(int(end[i]), LAST)
-            for number in range(1, 2 if plan[i, 12] < 0.75 else 3):
-                if first > last:
-                    break
-                month = first + int(plan[i, 12 + number] * (last - first + 1))
-                certificates.append((
-                    psn_no[i], number, f"{talent.certificate_prefix}{month // 12}JN{serial[i]:08d}{number:02d}",
-                    SKILL_OCCUPATIONS[int(plan[i, 13] * len(SKILL_OCCUPATIONS))], str(1 + int(plan[i, 14] * 5)),
-                    f"{YM[month - MONTH0]}{1 + int(plan[i, 15] * 28):02d}", talent.evaluation_body,
-                ))  # fmt: skip
+        work_end_plan: np.ndarray,
+    ) -> tuple[list[Certificate], list[Title], list[Hours]]:
+        """Skill certificates, titles and continuing-education hours: drawn over the whole life, so that every city
+        a resident lived in agrees on them, and kept where they fall in this city. A minority, person by person."""
+        city = self.city.position
+        certificates: list[Certificate] = []
+        titles: list[Title] = []
+        hours: list[Hours] = []
         last_full_year = (LAST + 1) // 12 - 1
-        for i in np.nonzero(title)[0].tolist():
-            kind = _SERIES[series[i]]
-            award, awarded = int(career_start[i]) + 12 + int(plan[i, 12] * 25), 0
+        for i in np.nonzero((talent[:, _T_CERTIFICATE] < 0.3) | title)[0].tolist():
+            t = talent[i].tolist()
+            lived = [tuple(span) for span in spans[i].tolist() if span[0] >= 0]
+            if t[_T_CERTIFICATE] < 0.3:
+                first = max(lived[0][1], SKILL_CERTIFICATES_FROM)
+                held: list[tuple[Day, int, int]] = []
+                for number in range(1, 2 if t[_T_CERTIFICATE + 1] < 0.75 else 3):
+                    if first > LAST:
+                        break
+                    month = first + int(t[_T_CERTIFICATE + 1 + number] * (LAST - first + 1))
+                    if _city_at(lived, month) == city:
+                        held.append(((month, 1 + int(t[_T_CERTIFICATE + 3 + number] * 28)), number, month))
+                prefix = self.city.profile.talent.certificate_prefix
+                for seq, (issued, number, month) in enumerate(sorted(held)):
+                    occupation = SKILL_OCCUPATIONS[int(t[_T_CERTIFICATE + 5 + number] * len(SKILL_OCCUPATIONS))]
+                    level = _SKILL_LEVELS[_weighted_pick(_SKILL_CUM, t[_T_CERTIFICATE + 7 + number])]
+                    number_text = f"{prefix}{month // 12}JN{int(serial[i]):08d}{number:02d}"
+                    certificates.append(Certificate(i, seq, number_text, occupation, level, issued))
+            if not title[i]:
+                continue
+            kind = _SERIES[int(series[i])]
+            award, awarded, seq = int(career_start[i]) + 12 + int(t[_T_TITLE] * 25), 0, 0
             for number, grade in enumerate(TITLE_GRADES, start=1):
-                if award > work_end[i] or not start[i] <= award <= end[i]:
+                where = _city_at(lived, award)
+                if award > work_end_plan[i] or where is None:
                     break
-                titles.append((
-                    psn_no[i], number, f"{talent.certificate_prefix}{award // 12}ZC{serial[i]:08d}{number:02d}",
-                    kind, TITLE_SERIES[kind][grade.value], _TITLE_LEVEL[grade], f"{YM[award - MONTH0]}15",
-                ))  # fmt: skip
+                if where == city:
+                    prefix = self.city.profile.talent.certificate_prefix
+                    number_text = f"{prefix}{award // 12}ZC{int(serial[i]):08d}{number:02d}"
+                    awarded_on = (award, 1 + int(t[_T_TITLE + 5 + number % 2] * 28))
+                    titles.append(Title(i, seq, number_text, kind, TITLE_SERIES[kind][grade.value], grade, awarded_on))
+                    seq += 1
                 awarded += 1
-                award += 48 + int(plan[i, 13 + number % 3] * 49)
+                award += 48 + int(t[_T_TITLE + number] * 49)
             if not awarded:
                 continue
-            for year in range(last_full_year - 2, last_full_year + 1):
-                if year * 12 <= work_end[i] and start[i] <= year * 12 + 11 and end[i] >= year * 12:
-                    needed = self.city.required_hours
-                    hours.append((psn_no[i], year, needed + int(plan[i, 14] * 24), needed))
-        return {"skl_cert_d": certificates, "titl_d": titles, "cedu_hrs_d": hours}
+            for position, year in enumerate(range(last_full_year - 2, last_full_year + 1)):
+                if year * 12 > work_end_plan[i]:
+                    continue  # retired: no hours are owed
+                spent = {
+                    where: min(to, year * 12 + 11) - max(since, year * 12) + 1
+                    for where, since, to in lived
+                    if since <= year * 12 + 11 and to >= year * 12
+                }
+                if city not in spent:
+                    continue
+                # Hours are owed to the city lived in longest that year, and split between the cities by months.
+                needed = self.terms[max(spent, key=lambda where: spent[where])].required_hours
+                draw = t[_T_HOURS + 3 + position]
+                total = needed + int(draw * 25) if t[_T_HOURS + position] < 0.7 else round(needed * (0.3 + 0.65 * draw))
+                hours.append(Hours(i, year, round(total * spent[city] / 12), self.city.required_hours))
+        return certificates, titles, hours
 
 
 @dataclass(frozen=True)
@@ -537,7 +592,7 @@ class Seeded:
         return self.cpu_generate / persons * 1e6, self.cpu_insert / persons * 1e6
 
 
-Block = tuple[int, dict[str, list[tuple[Any, ...]]]]
+Block = tuple[int, Rows]
 
 
 def _generated(generator: Generator, workers: int) -> Iterator[Block]:
@@ -562,12 +617,17 @@ def seed(path: Path, generator: Generator, *, workers: int = 0, defer_indexes: b
     """Write the city's persons into a fresh SQLite file at ``path``: the schema as the city creates it."""
     if path.exists():
         raise FileExistsError(f"{path} exists: the prototype seeds a fresh file only")
+    metadata = generator.dialect.metadata
     engine = create_engine(f"sqlite:///{path}")
-    nhsa.metadata.create_all(engine)
+    metadata.create_all(engine)
     engine.dispose()
+    inserts = {
+        table.name: f"INSERT INTO {table.name} VALUES ({', '.join('?' * len(table.columns))})"  # noqa: S608 - the dialect's tables
+        for table in metadata.sorted_tables
+    }
     connection = sqlite3.connect(path)
     connection.execute("PRAGMA synchronous=OFF")  # as czt seed does while a fresh file is seeded
-    indexes = [index for table in nhsa.metadata.sorted_tables for index in table.indexes] if defer_indexes else []
+    indexes = [index for table in metadata.sorted_tables for index in table.indexes] if defer_indexes else []
     for index in indexes:
         connection.execute(f"DROP INDEX {index.name}")
     persons = rows = 0
@@ -583,8 +643,9 @@ def seed(path: Path, generator: Generator, *, workers: int = 0, defer_indexes: b
         held, tables = block
         with connection:
             for table, table_rows in tables.items():
-                connection.executemany(_INSERTS[table], table_rows)
-                rows += len(table_rows)
+                if table_rows:
+                    connection.executemany(inserts[table], table_rows)
+                    rows += len(table_rows)
         generate, insert = generate + drawn - before, insert + time.process_time() - drawn
         persons += held
     before = time.process_time()
@@ -601,41 +662,47 @@ def seed(path: Path, generator: Generator, *, workers: int = 0, defer_indexes: b
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--residents", type=int, default=20_000, help="residents living in each city")
-    parser.add_argument("--city", default="zhuzhou", help="an nhsa-dialect city (code or slug)")
+    parser.add_argument("--city", default="all", help="a city's code or slug, or all (one after another; default)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
         "--defer-indexes",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="build the secondary indexes (the unique one on certno) once the rows are in, as a bulk load does",
+        help="build the secondary indexes (the unique one on the ID number) once the rows are in, as a bulk load does",
     )
     parser.add_argument("--workers", type=int, default=0, help="processes generating while this one inserts")
-    parser.add_argument("--data-dir", type=Path, help="where the SQLite file goes (a temporary folder if not given)")
+    parser.add_argument("--data-dir", type=Path, help="where the SQLite files go (a temporary folder if not given)")
     args = parser.parse_args(argv)
     if args.workers < 0:
         parser.error("--workers must not be negative")
+    profiles = builtin_profiles()
+    cities = [p.slug for p in profiles] if args.city == "all" else [args.city]
     try:
-        generator = Generator(
-            seed=args.seed, residents_per_city=args.residents, cities=builtin_profiles(), city=args.city
-        )
+        generators = [
+            Generator(seed=args.seed, residents_per_city=args.residents, cities=profiles, city=city) for city in cities
+        ]
     except ValueError as exc:
         parser.error(str(exc))
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.data_dir or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{generator.city.profile.slug}-vectorised.db"
-        if path.exists():
-            parser.error(f"{path} exists: name an empty --data-dir")
-        result = seed(path, generator, workers=args.workers, defer_indexes=args.defer_indexes)
-    generate, insert = result.cpu_per_person_us()
-    print(
-        f"{generator.city.profile.name}: {result.persons:,} persons, {result.rows / max(result.persons, 1):.1f} rows "
-        f"each, in {result.seconds:.2f} s: {result.per_second:,.0f} persons/s (target {TARGET_PER_S:,}/s per city), "
-        f"{args.workers} worker(s); this process's CPU per person: {generate:.1f} µs "
-        f"{'taking blocks' if args.workers else 'generating'}, {insert:.1f} µs inserting; peak RSS "
-        f"{peak_rss_mb():.0f} MB (target < 300 MB)"
-        + (f", largest worker {peak_rss_mb(resource.RUSAGE_CHILDREN):.0f} MB" if args.workers else "")
-    )
+        paths = [folder / f"{generator.city.profile.slug}-vectorised.db" for generator in generators]
+        for path in paths:
+            if path.exists():
+                parser.error(f"{path} exists: name an empty --data-dir")
+        for generator, path in zip(generators, paths, strict=True):
+            result = seed(path, generator, workers=args.workers, defer_indexes=args.defer_indexes)
+            generate, insert = result.cpu_per_person_us()
+            print(
+                f"{generator.city.profile.name} ({generator.dialect.name}): {result.persons:,} persons, "
+                f"{result.rows / max(result.persons, 1):.1f} rows each, in {result.seconds:.2f} s: "
+                f"{result.per_second:,.0f} persons/s (target {TARGET_PER_S:,}/s per city), {args.workers} worker(s); "
+                f"this process's CPU per person: {generate:.1f} µs "
+                f"{'taking blocks' if args.workers else 'generating'}, "
+                f"{insert:.1f} µs inserting; peak RSS {peak_rss_mb():.0f} MB (target < 300 MB)"
+                + (f", largest worker {peak_rss_mb(resource.RUSAGE_CHILDREN):.0f} MB" if args.workers else ""),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
