@@ -7,8 +7,9 @@ memory of this process and of the largest worker process. Issue 8's target is 20
 and under 300 MB per process.
 
 A city holds more persons than ``residents_per_city``: the residents who moved there and left count too. From
-30,000 generated residents, worker processes generate the records; they come from a fork server started by the
-first city that uses them, so the first city's time includes starting it (about half a second).
+100,000 generated residents, a worker process generates the blocks' rows while the seeding process writes them
+(:data:`mock_cities.seed.PARALLEL_FROM`); it comes from a fork server started by the first city that uses it, so
+the first city's time includes starting it (about half a second).
 """
 
 from __future__ import annotations

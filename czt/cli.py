@@ -138,12 +138,13 @@ def run(
     if not is_seeded(data_dir, profiles):
         _seed_all(data_dir, _seed.model_copy(update={"residents_per_city": residents, "seed": seed}), replace=False)
     elif recorded_population(data_dir) is None:
-        # Seeded by an earlier version (histories a row per month): the cities would find their period tables
-        # empty. Say so rather than serve residents without their histories; reseeding is the user's call.
+        # Seeded by an earlier version: histories a row per month (the cities would find their period tables
+        # empty), or residents the generator no longer draws (a sandbox reset would seed a city with others). Say
+        # so rather than serve them; reseeding is the user's call.
         console.print(
-            f"[red]{data_dir} was seeded with an older table layout[/] (histories a row per month; the cities now "
-            f"keep them as periods). Seed it again: [bold]czt seed --data-dir {data_dir} --replace[/] "
-            "(or remove the folder)."
+            f"[red]{data_dir} was seeded with an older table layout[/] or generator (the cities now keep histories "
+            "as periods, and draw residents a block at a time). Seed it again: "
+            f"[bold]czt seed --data-dir {data_dir} --replace[/] (or remove the folder)."
         )
         raise typer.Exit(2)
     if demo:

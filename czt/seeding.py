@@ -81,10 +81,12 @@ POPULATION_FILE = "population.json"
 """Written by every seeding: the seed and size the data folder's databases were made from, so that a later
 ``czt run`` (and a sandbox reset, which seeds again) uses the same population whatever its own options say."""
 
-TABLE_LAYOUT = 2
-"""The cities' table layout seeding writes, recorded with the population: 2 keeps contribution and deposit
-histories as periods of equal months (layout 1, unrecorded, had a row per month). A folder seeded with another
-layout holds tables the cities no longer read, so its population counts as not recorded."""
+TABLE_LAYOUT = 3
+"""What seeding writes, recorded with the population: 3 is the block generator's residents (mock_cities/generated.py)
+in tables that keep contribution and deposit histories as periods of equal months; 2 had the same tables with the
+person-by-person generator's residents, 1 (unrecorded) a row per month. A folder seeded with another layout holds
+tables the cities no longer read, or residents the population no longer draws, so its population counts as not
+recorded."""
 
 
 def record_population(data_dir: Path, settings: SeedSettings) -> None:

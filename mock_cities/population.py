@@ -1,18 +1,14 @@
-"""The synthetic population of the cities: deterministic from a seed, generated lazily, one resident at a time.
+"""The synthetic population of the cities: deterministic from a seed, generated lazily.
 
-Every resident's whole multi-city life is drawn from random streams seeded by ``(seed, index)`` alone, so
-one city can be seeded by walking all residents and keeping those who touch it, without ever holding the
-population in memory. Residents are generated in two steps: a cheap *plan* (who, born where, which cities
-when) and, only for residents a caller needs, the full records (names, employers, histories).
+:class:`Population` is the generated residents (:mod:`mock_cities.generated`, drawn a block of residents at a
+time) plus the demo personas (:mod:`mock_cities.personas`), whose stories are built from this module's helpers:
+stints (:class:`Stint`) and the records they make (:func:`medical_record`, :func:`fund_record`, the talent
+records). Both share the constants here — when the national schemes began, how wages grow, the ID space.
 
 Money follows the cities' own rules (the ``services`` calculations); amounts are yuan with two decimals.
-Months are handled as integer indexes (``year * 12 + month - 1``) so that spans are plain ranges.
-
-Seeding generates residents by the hundred thousand, so the generator takes a few shortcuts that change no
-value (tests/mock_cities/test_population.py holds each to the plain way): a career's yearly amounts are computed
-in integer 分 (:class:`_Rate`), histories leave as runs of equal months, the canonical models of generated
-records are built without validation (:func:`_trusted`), and names are drawn as Faker draws them without going
-through Faker (:meth:`Population._name`).
+Months are handled as integer indexes (``year * 12 + month - 1``) so that spans are plain ranges. A history's
+yearly amounts are computed in integer 分 (:class:`_Rate`), and its stored months leave as runs of equal months
+(tests/mock_cities/test_population.py holds both to the services).
 """
 
 from __future__ import annotations
@@ -24,17 +20,16 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from itertools import accumulate
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from faker.providers.company.zh_CN import Provider as CompanyNames
-from faker.providers.person.zh_CN import Provider as PersonNames
 from pydantic import BaseModel
 
 from mock_cities.dialects import CompactRecords, MonthlyRun, contributions_of, deposits_of
+
+if TYPE_CHECKING:
+    from mock_cities.columns import CityColumns
 from mock_cities.profiles import CityProfile
 from schemas.cities import CityRef
-from schemas.idcard import make_id_number
 from schemas.medical_insurance import (
     Enrolment,
     EnrolmentStatus,
@@ -43,7 +38,7 @@ from schemas.medical_insurance import (
 )
 from schemas.money import fen_to_yuan, to_yuan, yuan_to_fen
 from schemas.provident_fund import FundAccount, FundAccountStatus, ProvidentFundRecord
-from schemas.records import Gender, Person, PersonRecords
+from schemas.records import Person, PersonRecords
 from schemas.talent import ContinuingEducationYear, ProfessionalTitle, SkillCertificate, TalentRecord, TitleGrade
 from services.medical_insurance.service import resident_monthly_premium
 from services.talent.service import TITLE_SERIES, required_hours
@@ -92,8 +87,6 @@ SKILL_OCCUPATIONS = (
     "健康管理师",
 )
 SKILL_LEVEL_WEIGHTS = {5: 20, 4: 35, 3: 30, 2: 10, 1: 5}
-_SKILL_LEVELS = tuple(SKILL_LEVEL_WEIGHTS)
-_SKILL_LEVEL_CUM_WEIGHTS = list(accumulate(SKILL_LEVEL_WEIGHTS.values()))  # what choices(weights=) sums each call
 INDUSTRIES = ("机械制造", "电子科技", "物流", "建设工程", "医药", "食品", "新材料", "软件", "商贸", "汽车零部件")
 TITLE_GRADES = (
     TitleGrade.JUNIOR,
@@ -101,14 +94,6 @@ TITLE_GRADES = (
     TitleGrade.ASSOCIATE_SENIOR,
     TitleGrade.SENIOR,
 )
-_TITLE_SERIES = tuple(TITLE_SERIES)
-
-# Faker's zh_CN tables, drawn from as Faker draws (see Population._name); the weights summed once.
-_GIVEN_NAMES_MALE: list[str] = PersonNames.first_names_male
-_GIVEN_NAMES_FEMALE: list[str] = PersonNames.first_names_female
-_FAMILY_NAMES = tuple(PersonNames.last_names)
-_FAMILY_NAME_WEIGHTS = list(accumulate(PersonNames.last_names.values()))
-_COMPANY_PREFIXES: list[str] = CompanyNames.company_prefixes
 
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -436,14 +421,6 @@ LOAN_SHARE = 0.12
 """Share of fund accounts with an unpaid 公积金 loan (贷款余额)."""
 
 
-def outstanding_loan(seed: int, index: int, city_code: str) -> Decimal:
-    """Drawn from a stream of its own, so that adding loans left every other draw as it was."""
-    rng = _stream(seed, index, "loan", city_code)
-    if rng.random() >= LOAN_SHARE:
-        return Decimal("0.00")
-    return to_yuan(Decimal(rng.randrange(50_000, 600_000, 100)))
-
-
 # --- talent ------------------------------------------------------------------------------------------------
 
 
@@ -495,33 +472,8 @@ class TalentParts:
 # --- generated residents -----------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _Span:
-    city: CityProfile
-    start: int
-    end: int
-
-
-@dataclass(slots=True)
-class _Plan:
-    """What can be known about a resident without names or money: enough to tell which cities they touch."""
-
-    index: int
-    id_number: str
-    gender: Gender
-    birth: date
-    employee: bool
-    career_start: int
-    work_end: int
-    spans: tuple[_Span, ...]
-
-    @property
-    def city_codes(self) -> frozenset[str]:
-        return frozenset(span.city.code for span in self.spans)
-
-
 @dataclass(frozen=True)
-class _IdSpace:
+class IdSpace:
     """A bijection from resident index to (birth date, sequence slot), so generated ID numbers never repeat."""
 
     multiplier: int
@@ -533,7 +485,7 @@ class _IdSpace:
         return self.days * GENERATED_SEQUENCE_SLOTS
 
     @classmethod
-    def for_seed(cls, seed: int) -> _IdSpace:
+    def for_seed(cls, seed: int) -> IdSpace:
         rng = _stream(seed, "id-space")
         days = (BIRTH_LAST - BIRTH_FIRST).days + 1
         size = days * GENERATED_SEQUENCE_SLOTS
@@ -542,58 +494,28 @@ class _IdSpace:
             multiplier += 1
         return cls(multiplier=multiplier, offset=rng.randrange(size), days=days)
 
-    def id_number(self, index: int, *, region: str, gender: Gender) -> tuple[str, date]:
-        position = (self.multiplier * index + self.offset) % self.size
-        birth = BIRTH_FIRST + timedelta(days=position // GENERATED_SEQUENCE_SLOTS)
-        slot = position % GENERATED_SEQUENCE_SLOTS + 1
-        sequence = 2 * slot + (1 if gender is Gender.MALE else 0)
-        return make_id_number(region, birth, sequence), birth
-
-
-def _retirement_age(gender: Gender) -> int:
-    return 60 if gender is Gender.MALE else 55
-
-
-def _split_spans(
-    rng: random.Random, cities: Sequence[CityProfile], first: int, last: int, move_window_end: int
-) -> tuple[_Span, ...]:
-    """The home city is ``cities[-1]``; moves fall between MOVES_FROM and ``move_window_end``, a year apart."""
-    earliest_move = max(first, MOVES_FROM) + 12
-    latest_move = move_window_end - 12
-    moves = len(cities) - 1
-    if moves == 0 or latest_move - earliest_move < 12 * (moves - 1):
-        return (_Span(cities[-1], first, last),)
-    # Spread draws over a range shortened by the gaps, then reinsert the gaps: a year between moves, always.
-    draws = sorted(rng.randint(earliest_move, latest_move - 12 * (moves - 1)) for _ in range(moves))
-    points = [draw + 12 * position for position, draw in enumerate(draws)]
-    starts = [first, *points]
-    ends = [p - 1 for p in points] + [last]
-    return tuple(_Span(city, s, e) for city, s, e in zip(cities, starts, ends, strict=True))
-
 
 class Population:
-    """The residents of ``cities`` (``residents_per_city`` living in each) plus the demo personas."""
+    """The residents of ``cities`` (``residents_per_city`` living in each) plus the demo personas.
+
+    Generated residents come from :class:`mock_cities.generated.Generator`, a block at a time; the personas from
+    :mod:`mock_cities.personas`, written by hand.
+    """
 
     def __init__(self, *, seed: int, residents_per_city: int, cities: Sequence[CityProfile], as_of: date) -> None:
+        # The generator and the personas build on this module's helpers, so they are imported where used.
+        from mock_cities.generated import Generator
+
         self.seed = seed
         self.residents_per_city = residents_per_city
         self.cities: list[CityProfile] = list(cities)
         self.as_of = as_of
-        self._last_month = last_full_month(as_of)
-        self._ids = _IdSpace.for_seed(seed)
-        if self._generated_count > self._ids.size:
-            raise ValueError(f"at most {self._ids.size} generated residents fit the ID space")
-
-    @property
-    def _generated_count(self) -> int:
-        return self.residents_per_city * len(self.cities)
-
-    # The personas build on this module's helpers, so they are imported where used, not at the top.
+        self._generator = Generator(seed=seed, residents_per_city=residents_per_city, cities=self.cities, as_of=as_of)
 
     def person_count(self) -> int:
         from mock_cities.personas import PERSONAS
 
-        return self._generated_count + len(PERSONAS)
+        return self.generated_count + len(PERSONAS)
 
     def people(self) -> Iterator[Person]:
         """Every resident, personas first."""
@@ -601,9 +523,10 @@ class Population:
 
         for persona in PERSONAS:
             yield Person(id_number=persona.id_number, name=persona.name, gender=persona.gender)
-        for index in range(self._generated_count):
-            plan = self._plan(index)
-            yield _trusted(Person, id_number=plan.id_number, name=self._name(plan)[0], gender=plan.gender)
+        generator = self._generator
+        for block in generator.blocks():
+            for id_number, name, gender in zip(*generator.people(block), strict=True):
+                yield _trusted(Person, id_number=id_number, name=name, gender=gender)
 
     def records_for(self, city_code: str) -> Iterator[PersonRecords]:
         """Canonical records of every resident ``city_code`` holds something on, personas first."""
@@ -611,14 +534,14 @@ class Population:
             yield compact.expanded()
 
     def compact_records_for(self, city_code: str) -> Iterator[CompactRecords]:
-        """:meth:`records_for` with the monthly histories as runs: what seeding writes, at a fraction of the cost."""
+        """:meth:`records_for` with the monthly histories as runs."""
         yield from self.persona_records_for(city_code)
         yield from self.generated_records_for(city_code, range(self.generated_count))
 
     @property
     def generated_count(self) -> int:
         """Generated residents (indexes ``0..generated_count - 1``), personas not counted."""
-        return self._generated_count
+        return self._generator.total
 
     def persona_records_for(self, city_code: str) -> Iterator[CompactRecords]:
         """The personas' part of :meth:`compact_records_for`."""
@@ -630,259 +553,30 @@ class Population:
                 yield CompactRecords.of(held[city_code])
 
     def generated_records_for(self, city_code: str, indexes: range) -> Iterator[CompactRecords]:
-        """The generated residents' part of :meth:`compact_records_for`, for ``indexes`` only.
+        """The generated residents' part of :meth:`compact_records_for`, for ``indexes`` only, in index order."""
+        for columns in self.city_columns(city_code, indexes):
+            yield from columns.records()
 
-        Each resident depends on ``(seed, index)`` alone, so slices can be generated apart, even in
-        other processes, and put together in index order.
-        """
-        for index in indexes:
-            plan = self._plan_in(index, city_code)
-            if plan is not None:
-                yield self._compact_records(plan, only=city_code)[city_code]
+    def city_columns(self, city_code: str, indexes: range | None = None) -> Iterator[CityColumns]:
+        """The generated persons ``city_code`` holds, a block at a time (only ``indexes``, if given): what seeding
+        writes. Each depends on ``(seed, block)`` alone, so blocks can be made apart, even in other processes."""
+        generator = self._generator
+        position = generator.position(city_code)
+        if position is None:
+            return
+        for block in generator.blocks(indexes):
+            yield generator.columns(block, position, indexes)
 
     def all_records(self, index: int) -> dict[str, PersonRecords]:
-        """Every city's records on generated resident ``index``, by city code."""
-        return {code: compact.expanded() for code, compact in self._compact_records(self._plan(index)).items()}
-
-    # --- the plan ---
-
-    def _lived(self, rng: random.Random, index: int) -> tuple[Gender, list[CityProfile]]:
-        """The first draws of a plan: gender, and the cities lived in, the home city last."""
-        home = self.cities[index // self.residents_per_city]
-        gender = Gender.MALE if rng.random() < 0.5 else Gender.FEMALE
-        others = [c for c in self.cities if c.code != home.code]
-        mover = bool(others) and rng.random() < MOVER_SHARE
-        lived = [home]
-        if mover:
-            earlier = rng.sample(others, k=2 if len(others) >= 2 and rng.random() < 0.25 else 1)
-            lived = [*earlier, home]
-        return gender, lived
-
-    def _plan_in(self, index: int, city_code: str) -> _Plan | None:
-        """Resident ``index``'s plan when their life touches ``city_code``, else None.
-
-        Most residents never lived in the city, which the plan's first draws tell; only the others are planned
-        in full, on the same stream. A move drawn too late in a life is dropped, so only the whole plan is sure.
-        """
-        rng = _stream(self.seed, index, "plan")
-        gender, lived = self._lived(rng, index)
-        if all(city.code != city_code for city in lived):
-            return None
-        plan = self._planned(index, rng, gender, lived)
-        return plan if city_code in plan.city_codes else None
-
-    def _plan(self, index: int) -> _Plan:
-        rng = _stream(self.seed, index, "plan")
-        return self._planned(index, rng, *self._lived(rng, index))
-
-    def _planned(self, index: int, rng: random.Random, gender: Gender, lived: list[CityProfile]) -> _Plan:
-        """The rest of a plan, after :meth:`_lived` drew its start from ``rng``."""
-        born_in = lived[0] if rng.random() < 0.8 else rng.choice(self.cities)
-        id_number, birth = self._ids.id_number(index, region=rng.choice(born_in.districts), gender=gender)
-
-        birth_month = month_index(birth)
-        career_start = birth_month + 12 * rng.randint(18, 24) + rng.randrange(12)
-        retirement = birth_month + 12 * _retirement_age(gender)
-        employee_share = 0.55 if birth.year < 1965 else 0.75
-        employee = career_start <= self._last_month - 12 and rng.random() < employee_share
-        if employee:
-            work_end = min(retirement - 1, self._last_month)
-            spans = _split_spans(rng, lived, career_start, self._last_month, work_end)
-        else:
-            adult = birth_month + 12 * 18
-            work_end = -1  # never employed: before any month
-            spans = _split_spans(rng, lived, adult, self._last_month, self._last_month)
-        return _Plan(index, id_number, gender, birth, employee, career_start, work_end, spans)
-
-    # --- the full records ---
-
-    def _name(self, plan: _Plan) -> tuple[str, random.Random]:
-        """The resident's name, and the stream it was drawn from: employers' names are drawn next from it.
-
-        The stream is the one ``Faker("zh_CN").seed_instance`` would seed, and the draws Faker's own: a given name
-        by gender (zh_CN defines no gendered name formats, so ``name_male()`` may return a woman's given name),
-        then a family name by its weight. Made here without Faker's layers, they cost a fraction;
-        tests/mock_cities/test_population.py checks them against Faker.
-        """
-        names = _stream(self.seed, plan.index, "faker")
-        given = names.choice(_GIVEN_NAMES_MALE if plan.gender is Gender.MALE else _GIVEN_NAMES_FEMALE)
-        family = names.choices(_FAMILY_NAMES, cum_weights=_FAMILY_NAME_WEIGHTS)[0]
-        return f"{family}{given}", names
-
-    def _compact_records(self, plan: _Plan, *, only: str | None = None) -> dict[str, CompactRecords]:
-        """Every city's records on a resident, or only ``only``'s: the same draws either way."""
-        rng = _stream(self.seed, plan.index, "life")
-        name, names = self._name(plan)
-        person = _trusted(Person, id_number=plan.id_number, name=name, gender=plan.gender)
-        serial = PERSONA_SERIALS + plan.index
-        title_series = rng.choice(_TITLE_SERIES) if plan.employee and rng.random() < 0.27 else None
-        stints = self._stints(rng, names, plan, title_series)
-        talent = _talent(rng, plan, stints, serial=serial, title_series=title_series, last=self._last_month)
-        result: dict[str, CompactRecords] = {}
-        for position, stint in enumerate(stints):
-            current = position == len(stints) - 1
-            medical_status, fund_status = self._statuses(rng, plan, stint, current=current)
-            spent_share, withdrawn_share = rng.uniform(0.2, 0.85), _withdrawn_share(rng)
-            if only is not None and stint.city.code != only:
-                continue  # building the models is most of the cost; the draws above keep streams aligned
-            enrolment, contributions = medical_history(
-                stint, serial=serial, status=medical_status, spent_share=spent_share
-            )
-            # The loan has a stream of its own, drawn only for those with an account.
-            fund = None
-            if stint.employed:
-                fund = fund_history(
-                    stint,
-                    serial=serial,
-                    status=fund_status,
-                    withdrawn_share=withdrawn_share,
-                    outstanding_loan=outstanding_loan(self.seed, plan.index, stint.city.code),
-                )
-            records = _trusted(
-                PersonRecords,
-                city=_terms(stint.city).ref,
-                person=person,
-                medical_insurance=_trusted(MedicalInsuranceRecord, enrolment=enrolment, contributions=[]),
-                provident_fund=None if fund is None else _trusted(ProvidentFundRecord, account=fund[0], deposits=[]),
-                talent=talent[stint.city.code].record(),
-            )
-            result[stint.city.code] = CompactRecords(records, contributions, () if fund is None else fund[1])
-        return result
-
-    def _stints(self, rng: random.Random, names: random.Random, plan: _Plan, title_series: str | None) -> list[Stint]:
-        if not plan.employee:
-            return [Stint(city=span.city, start=span.start, end=span.end) for span in plan.spans]
-        # A city's 缴存基数 ceiling is three times its average wage; people earn around and below it.
-        earning_power = 0.85 * rng.lognormvariate(0, 0.4)
-        stints = []
-        for position, span in enumerate(plan.spans):
-            current = position == len(plan.spans) - 1
-            work_end = min(span.end, plan.work_end)
-            if current and work_end == self._last_month and rng.random() < 0.04:
-                work_end -= rng.randint(1, 6)  # between jobs: contributions stopped a few months ago
-            # Earlier stints paid less: walk the wage back over the years since that stint ended.
-            years_back = (self._last_month - work_end) // 12
-            average_wage = float(span.city.provident_fund.max_base) / 3
-            wage = average_wage * earning_power / WAGE_GROWTH**years_back
-            stints.append(
-                Stint(
-                    city=span.city,
-                    start=span.start,
-                    end=span.end,
-                    employer=_employer(names, rng, span.city, title_series),
-                    work_end=work_end,
-                    wage=Decimal(round(wage)),
-                )
-            )
-        return stints
-
-    def _statuses(
-        self, rng: random.Random, plan: _Plan, stint: Stint, *, current: bool
-    ) -> tuple[EnrolmentStatus, FundAccountStatus]:
-        if not current:
-            # Leaving a city ends its cover, and its fund account waits sealed (封存) for a transfer.
-            return EnrolmentStatus.TERMINATED, FundAccountStatus.SEALED
-        if not stint.employed:
-            return EnrolmentStatus.ACTIVE, FundAccountStatus.NORMAL
-        assert stint.work_end is not None
-        retired = plan.work_end < self._last_month and stint.work_end == plan.work_end
-        if retired:
-            # Retired employees keep 职工医保 for free and usually withdraw the fund and close it.
-            return EnrolmentStatus.ACTIVE, (
-                FundAccountStatus.CLOSED if rng.random() < 0.7 else FundAccountStatus.SEALED
-            )
-        if stint.work_end < self._last_month:
-            return EnrolmentStatus.SUSPENDED, FundAccountStatus.SEALED
-        return EnrolmentStatus.ACTIVE, FundAccountStatus.NORMAL
-
-
-def _withdrawn_share(rng: random.Random) -> float:
-    # Most accounts were never touched; the rest paid rent or a down payment.
-    return 0.0 if rng.random() < 0.45 else rng.uniform(0.2, 0.9)
-
-
-def _employer(names: random.Random, rng: random.Random, city: CityProfile, title_series: str | None) -> str:
-    if title_series == "卫生":
-        return f"{city.name}市第{rng.randint(1, 8)}人民医院"
-    if title_series == "教育":
-        return f"{city.name}市第{rng.randint(1, 20)}中学"
-    brand = names.choice(_COMPANY_PREFIXES)[:2]  # Faker's company_prefix()
-    return f"{city.name}{brand}{rng.choice(INDUSTRIES)}有限公司"
-
-
-def _city_in(stints: Sequence[Stint], month: int) -> CityProfile | None:
-    for stint in stints:
-        if stint.start <= month <= stint.end:
-            return stint.city
-    return None
-
-
-def _day_in(rng: random.Random, month: int) -> date:
-    return month_start(month) + timedelta(days=rng.randrange(28))
-
-
-def _talent(
-    rng: random.Random, plan: _Plan, stints: Sequence[Stint], *, serial: int, title_series: str | None, last: int
-) -> dict[str, TalentParts]:
-    parts = {stint.city.code: TalentParts() for stint in stints}
-    first = max(stints[0].start, SKILL_CERTIFICATES_FROM)
-    if rng.random() < 0.3 and first <= last:
-        for number in range(1, 2 if rng.random() < 0.75 else 3):
-            month = rng.randint(first, last)
-            city = _city_in(stints, month)
-            if city is not None:
-                parts[city.code].skill_certificates.append(
-                    skill_certificate(
-                        city,
-                        serial=serial,
-                        number=number,
-                        occupation=rng.choice(SKILL_OCCUPATIONS),
-                        level=rng.choices(_SKILL_LEVELS, cum_weights=_SKILL_LEVEL_CUM_WEIGHTS)[0],
-                        issued_on=_day_in(rng, month),
-                    )
-                )
-    if title_series is None:
-        return parts
-    award = plan.career_start + rng.randint(12, 36)
-    awarded = 0
-    for number, grade in enumerate(TITLE_GRADES, start=1):
-        city = _city_in(stints, award)
-        if award > plan.work_end or city is None:
-            break
-        parts[city.code].titles.append(
-            professional_title(
-                city, serial=serial, number=number, series=title_series, grade=grade, awarded_on=_day_in(rng, award)
-            )
-        )
-        awarded += 1
-        award += rng.randint(48, 96)
-    if awarded == 0:
-        return parts
-    last_full_year = (last + 1) // 12 - 1
-    for year in range(last_full_year - 2, last_full_year + 1):
-        if year * 12 > plan.work_end:
-            continue  # retired: no hours are owed
-        _continuing_education_year(rng, stints, parts, year)
-    return parts
-
-
-def _continuing_education_year(
-    rng: random.Random, stints: Sequence[Stint], parts: dict[str, TalentParts], year: int
-) -> None:
-    """Hours earned in ``year``, split between the cities lived in that year by months spent in each."""
-    months = {
-        stint.city.code: (stint.city, min(stint.end, year * 12 + 11) - max(stint.start, year * 12) + 1)
-        for stint in stints
-        if stint.start <= year * 12 + 11 and stint.end >= year * 12
-    }
-    if not months:
-        return
-    main_city = max(months.values(), key=lambda pair: pair[1])[0]
-    needed = required_hours(rules=main_city.talent)
-    total = needed + rng.randint(0, 24) if rng.random() < 0.7 else round(needed * rng.uniform(0.3, 0.95))
-    for city, spent in months.values():
-        hours = round(total * spent / 12)
-        parts[city.code].continuing_education.append(continuing_education(city, year=year, hours=hours))
+        """Every city's records on generated resident ``index``, by city code, the city lived in first first."""
+        if not 0 <= index < self.generated_count:
+            raise IndexError(f"no generated resident {index}")
+        held = {}
+        for position in self._generator.lived_in(index):
+            code = self.cities[position].code
+            for compact in self.generated_records_for(code, range(index, index + 1)):
+                held[code] = compact.expanded()
+        return held
 
 
 def build_population(

@@ -31,7 +31,7 @@ from mock_cities.settings import CitySettings
 from tests.databases import TestDatabases
 from tests.gateway.faults import CityTransport
 
-SEED = 7
+SEED = 5
 RESIDENTS_PER_CITY = 6
 
 

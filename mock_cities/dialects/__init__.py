@@ -6,6 +6,8 @@ cities' same-named tables never collide), and one object implementing :class:`Di
 * ``local_rows`` — canonical records, their monthly histories as runs (:class:`CompactRecords`) → the rows
   its tables hold (:class:`LocalRows`): what seeding writes, without one object per month;
 * ``to_local_rows`` — canonical → the rows its tables hold, as dicts (``local_rows`` of the same records);
+* ``sqlite_rows`` — generated persons in canonical columns (:class:`~mock_cities.columns.CityColumns`) → the
+  same rows for a whole block at once, column by column, valued as SQLite stores them;
 * ``read_document`` — its tables → the local payload its own API returns (a "recorded payload");
 * ``to_canonical`` — local payload → the canonical exchange models (the city's mapping).
 
@@ -23,10 +25,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import MetaData, Table
 from sqlmodel import Session
+
+if TYPE_CHECKING:
+    from mock_cities.columns import CityColumns
 
 from schemas.cities import CityRef
 from schemas.medical_insurance import Contribution, MedicalInsuranceRecord
@@ -262,6 +267,11 @@ class Dialect(Protocol):
 
     def to_local_rows(self, records: PersonRecords) -> dict[str, list[dict[str, Any]]]:
         """Rows to insert, keyed by table name, parents first; tables without rows are left out."""
+        ...
+
+    def sqlite_rows(self, columns: CityColumns) -> dict[str, list[tuple[Any, ...]]]:
+        """Generated persons' rows per table, parents first, as tuples in the columns' order valued as SQLite
+        stores them (``local_rows`` of :meth:`CityColumns.records`, bound): what seeding writes on SQLite."""
         ...
 
     def read_document(self, session: Session, *, id_number: str) -> LocalDocument | None:

@@ -14,6 +14,15 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import registry
 from sqlmodel import Field, Session, SQLModel
 
+from mock_cities.columns import (
+    CityColumns,
+    LocalDays,
+    Rows,
+    non_negative,
+    period_rows,
+    table_rows,
+    yuan_text_of,
+)
 from mock_cities.dialects import CompactRecords, LocalDocument, LocalRows, PeriodTable
 from mock_cities.dialects._common import (
     Assemble,
@@ -188,6 +197,8 @@ def _yuan_text(fen: int) -> str:
 
 _YBJF_PERIODS = PeriodTable(metadata.tables[Ybjfqj.__tablename__], _NY, _yuan_text)
 _GJJJC_PERIODS = PeriodTable(metadata.tables[Gjjjcqj.__tablename__], _NY, _yuan_text)
+_SQLITE_DAYS = LocalDays(lambda day: day.strftime(_RQ))
+"""Dates as the legacy text columns hold them, for :meth:`LegacyEnvelope.sqlite_rows`."""
 
 
 # The read side selects rows with SQLAlchemy Core (no ORM objects): the person with their 医保 enrolment and
@@ -314,6 +325,72 @@ class LegacyEnvelope:
             {table: table_rows for table, table_rows in rows.items() if table_rows},
             {table: table_rows for table, table_rows in periods.items() if table_rows},
         )
+
+    def sqlite_rows(self, columns: CityColumns) -> Rows:
+        """The persons of ``columns`` as rows per table, parents first, valued as SQLite stores them: what
+        ``local_rows`` of their records gives, bound as seeding binds it (tests/mock_cities/test_generated.py)."""
+        non_negative(columns.medical_balance, *columns.contributions.amounts, *columns.deposits.amounts)
+        non_negative(*([a.base, a.monthly, a.balance, a.loan] for a in columns.accounts))
+        days, text, tables = _SQLITE_DAYS, yuan_text_of, metadata.tables
+        grbh, account_no = columns.person_no(), columns.account_no()
+        accounts = columns.accounts
+        return {
+            "t_grxx": table_rows(
+                tables["t_grxx"],
+                {
+                    "grbh": grbh,
+                    "sfzh": columns.id_number,
+                    "xm": columns.name,
+                    "xb": [_XB_CODE[g] for g in columns.gender],
+                },
+            ),
+            "t_ybcb": table_rows(
+                tables["t_ybcb"],
+                {
+                    "grbh": grbh,
+                    "xzlx": [_XZLX_CODE[t] for t in columns.insurance_type],
+                    "cbzt": [_CBZT_CODE[s] for s in columns.enrolment_status],
+                    "cbrq": [days[(month, 1)] for month in columns.enrolled],
+                    "jfys": list(map(str, columns.contribution_months)),
+                    "zhye": list(map(text, columns.medical_balance)),
+                    "dwmc": columns.employer,
+                },
+            ),
+            "t_ybjfqj": period_rows(_YBJF_PERIODS, grbh, columns.contributions, text),
+            "t_gjjzh": table_rows(
+                tables["t_gjjzh"],
+                {
+                    "zh": account_no,
+                    "grbh": [grbh[a.owner] for a in accounts],
+                    "zhzt": [_ZHZT_CODE[a.status] for a in accounts],
+                    "dwmc": [columns.employer[a.owner] for a in accounts],
+                    "khrq": [days[(a.opened, 1)] for a in accounts],
+                    "jcjs": [text(a.base) for a in accounts],
+                    "yjce": [text(a.monthly) for a in accounts],
+                    "zhye": [text(a.balance) for a in accounts],
+                    "jcys": [str(a.months) for a in accounts],
+                    "dkye": [text(a.loan) for a in accounts],
+                },
+            ),
+            "t_gjjjcqj": period_rows(_GJJJC_PERIODS, account_no, columns.deposits, text),
+            "t_jnzs": [
+                (
+                    grbh[c.owner],
+                    c.seq,
+                    c.certificate_no,
+                    c.occupation,
+                    _DJ_CODE[c.level],
+                    days[c.issued],
+                    columns.city.talent.evaluation_body,
+                )
+                for c in columns.certificates
+            ],
+            "t_zcxx": [
+                (grbh[t.owner], t.seq, t.certificate_no, t.series, t.title, _ZCDJ_CODE[t.grade], days[t.awarded])
+                for t in columns.titles
+            ],
+            "t_jxjy": [(grbh[h.owner], str(h.year), str(h.hours), str(h.required)) for h in columns.hours],
+        }
 
     def to_local_rows(self, records: PersonRecords) -> dict[str, list[dict[str, Any]]]:
         """Rows per table, parents first; tables the person has no rows in are left out."""

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import registry
 from sqlmodel import Field, Session, SQLModel
 
+from mock_cities.columns import CityColumns, LocalDays, Rows, period_rows, table_rows
 from mock_cities.dialects import CompactRecords, LocalDocument, LocalRows, PeriodTable
 from mock_cities.dialects._common import Assemble, Fields, invert, local_day, local_person_no, mapped, rows_of
 from schemas.cities import CityRef
@@ -179,6 +180,8 @@ _TITL_LV_CODE = invert(_TITL_LV)
 # Amounts are kept in fen, the unit of the runs: nothing to convert.
 _CLCT_PERIODS = PeriodTable(metadata.tables[PsnClctPrdD.__tablename__], _YM, int)
 _DPST_PERIODS = PeriodTable(metadata.tables[HfDpstPrdD.__tablename__], _YM, int)
+_SQLITE_DAYS = LocalDays(lambda day: day.strftime(_DATE))
+"""Dates as nhsa's text columns hold them, for :meth:`Nhsa.sqlite_rows`."""
 
 
 # The read side selects rows with SQLAlchemy Core (no ORM objects): the person with their enrolment and fund
@@ -329,6 +332,72 @@ class Nhsa:
             {table: table_rows for table, table_rows in rows.items() if table_rows},
             {table: table_rows for table, table_rows in periods.items() if table_rows},
         )
+
+    def sqlite_rows(self, columns: CityColumns) -> Rows:
+        """The persons of ``columns`` as rows per table, parents first, valued as SQLite stores them: what
+        ``local_rows`` of their records gives, bound as seeding binds it (tests/mock_cities/test_generated.py)."""
+        days, tables, level = _SQLITE_DAYS, metadata.tables, _TITL_LV_CODE
+        person_no, account_no = columns.person_no(), columns.account_no()
+        persons = columns.persons
+        accounts = columns.accounts
+        return {
+            "psn_info": table_rows(
+                tables["psn_info"],
+                {
+                    "psn_no": person_no,
+                    "psn_cert_type": [_RESIDENT_ID_CARD] * persons,
+                    "certno": columns.id_number,
+                    "psn_name": columns.name,
+                    "gend": [_GEND_CODE[g] for g in columns.gender],
+                },
+            ),
+            "psn_insu_d": table_rows(
+                tables["psn_insu_d"],
+                {
+                    "psn_no": person_no,
+                    "insutype": [_INSUTYPE_CODE[t] for t in columns.insurance_type],
+                    "psn_insu_stas": [_PSN_INSU_STAS_CODE[s] for s in columns.enrolment_status],
+                    "begndate": [days[(month, 1)] for month in columns.enrolled],
+                    "crt_pay_mons": columns.contribution_months,
+                    "balc": columns.medical_balance,
+                    "emp_name": columns.employer,
+                },
+            ),
+            "psn_clct_prd_d": period_rows(_CLCT_PERIODS, person_no, columns.contributions, None),
+            "hf_acct": table_rows(
+                tables["hf_acct"],
+                {
+                    "hf_acct_no": account_no,
+                    "psn_no": [person_no[a.owner] for a in accounts],
+                    "acct_stas": [_ACCT_STAS_CODE[a.status] for a in accounts],
+                    "emp_name": [columns.employer[a.owner] for a in accounts],
+                    "opn_date": [days[(a.opened, 1)] for a in accounts],
+                    "dpst_base": [a.base for a in accounts],
+                    "mon_dpst_amt": [a.monthly for a in accounts],
+                    "balc": [a.balance for a in accounts],
+                    "dpst_mons": [a.months for a in accounts],
+                    "loan_balc": [a.loan for a in accounts],
+                },
+            ),
+            "hf_dpst_prd_d": period_rows(_DPST_PERIODS, account_no, columns.deposits, None),
+            "skl_cert_d": [
+                (
+                    person_no[c.owner],
+                    c.seq,
+                    c.certificate_no,
+                    c.occupation,
+                    _SKL_LV_CODE[c.level],
+                    days[c.issued],
+                    columns.city.talent.evaluation_body,
+                )
+                for c in columns.certificates
+            ],
+            "titl_d": [
+                (person_no[t.owner], t.seq, t.certificate_no, t.series, t.title, level[t.grade], days[t.awarded])
+                for t in columns.titles
+            ],
+            "cedu_hrs_d": [(person_no[h.owner], h.year, h.hours, h.required) for h in columns.hours],
+        }
 
     def to_local_rows(self, records: PersonRecords) -> dict[str, list[dict[str, Any]]]:
         """Rows per table, parents first; tables the person has no rows in are left out."""

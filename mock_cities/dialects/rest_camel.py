@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import registry
 from sqlmodel import Field, Session, SQLModel
 
+from mock_cities.columns import CityColumns, LocalDays, Rows, period_rows, table_rows, yuan_float
 from mock_cities.dialects import CompactRecords, LocalDocument, LocalRows, PeriodTable
 from mock_cities.dialects._common import (
     Assemble,
@@ -180,6 +181,8 @@ _TITLE_GRADE_CODE = invert(_TITLE_GRADE)
 _yuan = lru_cache(maxsize=1 << 14)(fen_to_yuan)
 _CONTRIBUTION_PERIODS = PeriodTable(metadata.tables[ContributionPeriodRow.__tablename__], _PERIOD, _yuan)
 _DEPOSIT_PERIODS = PeriodTable(metadata.tables[DepositPeriodRow.__tablename__], _PERIOD, _yuan)
+_SQLITE_DAYS = LocalDays(date.isoformat)
+"""Dates as SQLAlchemy binds a ``DATE`` on SQLite, for :meth:`RestCamel.sqlite_rows`."""
 
 # The read side selects rows with SQLAlchemy Core (no ORM objects): the person with their enrolment and fund
 # account in one query on the unique ID-number index, then one query per history table on its primary key.
@@ -353,6 +356,80 @@ class RestCamel:
             {table: table_rows for table, table_rows in rows.items() if table_rows},
             {table: table_rows for table, table_rows in periods.items() if table_rows},
         )
+
+    def sqlite_rows(self, columns: CityColumns) -> Rows:
+        """The persons of ``columns`` as rows per table, parents first, valued as SQLite stores them: what
+        ``local_rows`` of their records gives, bound as seeding binds it (tests/mock_cities/test_generated.py)."""
+        days, tables = _SQLITE_DAYS, metadata.tables
+        person_id, account_no = columns.person_no(), columns.account_no()
+        accounts = columns.accounts
+        return {
+            "person": table_rows(
+                tables["person"],
+                {
+                    "person_id": person_id,
+                    "id_number": columns.id_number,
+                    "full_name": columns.name,
+                    "gender": [_GENDER_CODE[g] for g in columns.gender],
+                },
+            ),
+            "medical_enrolment": table_rows(
+                tables["medical_enrolment"],
+                {
+                    "person_id": person_id,
+                    "insurance_type": [_INSURANCE_TYPE_CODE[t] for t in columns.insurance_type],
+                    "status": [_ENROLMENT_STATUS_CODE[s] for s in columns.enrolment_status],
+                    "enrolled_on": [days[(month, 1)] for month in columns.enrolled],
+                    "contribution_months": columns.contribution_months,
+                    "account_balance": list(map(yuan_float, columns.medical_balance)),
+                    "employer_name": columns.employer,
+                },
+            ),
+            "medical_contribution_period": period_rows(
+                _CONTRIBUTION_PERIODS, person_id, columns.contributions, yuan_float
+            ),
+            "housing_fund_account": table_rows(
+                tables["housing_fund_account"],
+                {
+                    "account_number": account_no,
+                    "person_id": [person_id[a.owner] for a in accounts],
+                    "status": [_FUND_STATUS_CODE[a.status] for a in accounts],
+                    "employer_name": [columns.employer[a.owner] for a in accounts],
+                    "opened_on": [days[(a.opened, 1)] for a in accounts],
+                    "deposit_base": [yuan_float(a.base) for a in accounts],
+                    "monthly_deposit": [yuan_float(a.monthly) for a in accounts],
+                    "balance": [yuan_float(a.balance) for a in accounts],
+                    "deposit_months": [a.months for a in accounts],
+                    "loan_balance": [yuan_float(a.loan) for a in accounts],
+                },
+            ),
+            "housing_fund_deposit_period": period_rows(_DEPOSIT_PERIODS, account_no, columns.deposits, yuan_float),
+            "skill_certificate": [
+                (
+                    person_id[c.owner],
+                    c.seq,
+                    c.certificate_no,
+                    c.occupation,
+                    _SKILL_LEVEL_CODE[c.level],
+                    days[c.issued],
+                    columns.city.talent.evaluation_body,
+                )
+                for c in columns.certificates
+            ],
+            "professional_title": [
+                (
+                    person_id[t.owner],
+                    t.seq,
+                    t.certificate_no,
+                    t.series,
+                    t.title,
+                    _TITLE_GRADE_CODE[t.grade],
+                    days[t.awarded],
+                )
+                for t in columns.titles
+            ],
+            "continuing_education": [(person_id[h.owner], h.year, h.hours, h.required) for h in columns.hours],
+        }
 
     def to_local_rows(self, records: PersonRecords) -> dict[str, list[dict[str, Any]]]:
         """Rows per table, parents first; tables the person has no rows in are left out."""

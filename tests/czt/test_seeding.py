@@ -20,6 +20,13 @@ def test_a_folder_seeded_with_monthly_rows_is_not_reused(tmp_path: Path) -> None
     assert recorded_population(tmp_path) is None
 
 
+def test_a_folder_seeded_by_the_person_by_person_generator_is_not_reused(tmp_path: Path) -> None:
+    # Layout 2: the same tables, other residents (a sandbox reset would seed a city with the block generator's).
+    recorded = {"seed": 5, "residents_per_city": 7, "layout": 2}
+    (tmp_path / POPULATION_FILE).write_text(json.dumps(recorded), encoding="utf-8")
+    assert recorded_population(tmp_path) is None
+
+
 def test_czt_run_refuses_a_folder_seeded_with_the_older_layout(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 

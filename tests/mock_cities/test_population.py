@@ -8,7 +8,6 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
-from faker import Faker
 from faker.providers.person.zh_CN import Provider as FakerPerson
 
 from mock_cities import population as population_module
@@ -319,20 +318,6 @@ def test_yearly_wages_are_wage_in_each_year(profiles: list[CityProfile]) -> None
         for first in (1960 * 12 + 3, min(1999 * 12, end), end - 13, end):
             wages = stint.wages(first, end)
             assert wages == [int(stint.wage_in(year)) for year in range(first // 12, end // 12 + 1)]
-
-
-def test_names_are_fakers_draws(population: Population) -> None:
-    """Names and employers' brands are drawn as Faker's zh_CN providers draw them, on the stream Faker seeds."""
-    faker = Faker("zh_CN")
-    for index in range(population.generated_count):
-        plan = population._plan(index)
-        name, names = population._name(plan)
-        faker.seed_instance(f"{population.seed}:{index}:faker")
-        given = faker.first_name_male() if plan.gender is Gender.MALE else faker.first_name_female()
-        assert name == f"{faker.last_name()}{given}"
-        assert [names.choice(population_module._COMPANY_PREFIXES) for _ in range(3)] == [
-            faker.company_prefix() for _ in range(3)
-        ]
 
 
 def test_records_built_without_validation_are_the_validated_records(

@@ -37,7 +37,7 @@ from mock_cities.sandbox.faults import (
 from mock_cities.sandbox.journal import Journal, JournalEntry
 from mock_cities.seed import seed_city
 from mock_cities.settings import CitySettings
-from tests.conftest import World, bearer, city_app, login, start_cities, start_gateway
+from tests.conftest import RESIDENTS_PER_CITY, SEED, World, bearer, city_app, login, start_cities, start_gateway
 from tests.databases import TestDatabases
 from tests.gateway.faults import CityTransport
 
@@ -660,7 +660,7 @@ async def test_reset_restores_the_seeded_state_after_a_filing(own_cities: Sandbo
     report = response.json()
     assert report["city"] == "430300"
     assert report["seeded"]["persons"] > 0 and report["seeded"]["rows"]
-    assert (report["seeded"]["seed"], report["seeded"]["residents_per_city"]) == (7, 6)
+    assert (report["seeded"]["seed"], report["seeded"]["residents_per_city"]) == (SEED, RESIDENTS_PER_CITY)
     assert report["faults_restored"] == 1 and report["journal_cleared"] > 0
     assert [(f["id"], f["matched"]) for f in await xiangtan.faults()] == [("startup", 0)]
     assert await xiangtan.journal() == []

@@ -16,7 +16,7 @@ from mock_cities.seed import AlreadySeeded, seed_city
 
 @pytest.fixture(scope="module")
 def population() -> Population:
-    return build_population(seed=2, residents_per_city=5, cities=builtin_profiles())
+    return build_population(seed=2, residents_per_city=40, cities=builtin_profiles())
 
 
 @pytest.fixture
