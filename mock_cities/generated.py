@@ -420,7 +420,10 @@ class Generator:
         plan = self.plan(block)
         held = (plan.lived[:, :, 0] == city).any(axis=1)
         if indexes is not None:
-            held &= (plan.index >= indexes.start) & (plan.index < indexes.stop)
+            if indexes.step < 1:
+                raise ValueError("indexes must run upwards")
+            index = plan.index
+            held &= (index >= indexes.start) & (index < indexes.stop) & ((index - indexes.start) % indexes.step == 0)
         return self._columns(plan.taken(np.nonzero(held)[0]), self.terms[city])
 
     def _columns(self, plan: BlockPlan, terms: _Terms) -> CityColumns:

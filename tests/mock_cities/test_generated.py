@@ -136,10 +136,14 @@ def test_people_are_every_resident_once_with_the_cities_names(population: Popula
     people = list(population.people())
     assert len(people) == population.person_count() == len({p.id_number for p in people})
     generated = {p.id_number: p for p in people[-population.generated_count :]}
+    every_37th = range(0, population.generated_count, 37)
+    asked = set()
     for code in (city.code for city in PROFILES):
-        for compact in population.generated_records_for(code, range(0, population.generated_count, 37)):
+        for compact in population.generated_records_for(code, every_37th):
             person = compact.records.person
             assert generated[person.id_number] == person
+            asked.add(person.id_number)
+    assert asked == {people[-population.generated_count + index].id_number for index in every_37th}
     genders = Counter(p.gender for p in generated.values())
     assert abs(genders[Gender.MALE] - genders[Gender.FEMALE]) < 0.1 * len(generated)
 
