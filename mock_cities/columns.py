@@ -120,33 +120,29 @@ class CityColumns:
         accounts = {account.owner: (position, account) for position, account in enumerate(self.accounts)}
         account_no = self.account_no()
         person_no = self.person_no()
-        certificates: dict[int, list[SkillCertificate]] = {}
-        for c in self.certificates:
-            certificates.setdefault(c.owner, []).append(
-                SkillCertificate(
-                    certificate_no=c.certificate_no,
-                    occupation=c.occupation,
-                    level=c.level,
-                    issued_on=_date(c.issued),
-                    issuer=talent.evaluation_body,
-                )
-            )
-        titles: dict[int, list[ProfessionalTitle]] = {}
-        for t in self.titles:
-            titles.setdefault(t.owner, []).append(
-                ProfessionalTitle(
-                    certificate_no=t.certificate_no,
-                    series=t.series,
-                    title=t.title,
-                    grade=t.grade,
-                    awarded_on=_date(t.awarded),
-                )
-            )
-        hours: dict[int, list[ContinuingEducationYear]] = {}
-        for h in self.hours:
-            hours.setdefault(h.owner, []).append(
-                ContinuingEducationYear(year=h.year, hours=h.hours, required_hours=h.required)
-            )
+        certificates = _grouped(
+            self.certificates,
+            lambda c: SkillCertificate(
+                certificate_no=c.certificate_no,
+                occupation=c.occupation,
+                level=c.level,
+                issued_on=_date(c.issued),
+                issuer=talent.evaluation_body,
+            ),
+        )
+        titles = _grouped(
+            self.titles,
+            lambda t: ProfessionalTitle(
+                certificate_no=t.certificate_no,
+                series=t.series,
+                title=t.title,
+                grade=t.grade,
+                awarded_on=_date(t.awarded),
+            ),
+        )
+        hours = _grouped(
+            self.hours, lambda h: ContinuingEducationYear(year=h.year, hours=h.hours, required_hours=h.required)
+        )
         result = []
         for i in range(self.persons):
             enrolment = Enrolment(
@@ -247,6 +243,17 @@ OwnedT = TypeVar("OwnedT", Certificate, Title, Hours)
 def _owned(entries: list[OwnedT], start: int, stop: int) -> list[OwnedT]:
     """The entries of owners ``start .. stop - 1``, renumbered from 0."""
     return [entry._replace(owner=entry.owner - start) for entry in entries if start <= entry.owner < stop]
+
+
+ModelT = TypeVar("ModelT")
+
+
+def _grouped(entries: list[OwnedT], build: Callable[[OwnedT], ModelT]) -> dict[int, list[ModelT]]:
+    """``build`` of each entry, listed by owner, in the entries' order."""
+    grouped: dict[int, list[ModelT]] = {}
+    for entry in entries:
+        grouped.setdefault(entry.owner, []).append(build(entry))
+    return grouped
 
 
 def _runs_between(runs: Runs, start: int, stop: int) -> Runs:
