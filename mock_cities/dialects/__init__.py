@@ -174,10 +174,8 @@ class PeriodTable:
         self.month_format = month_format
         self._local_amount = local_amount
         self._labels = _MonthLabels(month_format)
-
-    def label(self, month: int) -> str:
-        """A month index in the local month format."""
-        return self._labels[month]
+        self.label: Callable[[int], str] = self._labels.__getitem__
+        """A month index in the local month format: a dict lookup (in C) once the month has been formatted."""
 
     def rows(self, key: str, runs: Iterable[MonthlyRun]) -> list[tuple[Any, ...]]:
         """The rows of one person's or account's history, one per period, as tuples in the columns' order."""

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, func, select
 
+from commons.db import make_engine
 from mock_cities.dialects import get_dialect
 from mock_cities.population import Population, build_population
 from mock_cities.profiles import CityProfile, builtin_profiles
@@ -43,6 +44,29 @@ def test_seeds_every_resident_the_city_holds(engine: Engine, profile: CityProfil
     assert all(0 < size <= 2 for size in batches)
     counts = _row_counts(engine, profile)
     assert counts and all(count > 0 for count in counts.values()), counts
+
+
+@pytest.mark.parametrize("profile", builtin_profiles(), ids=lambda p: p.slug)
+def test_every_row_has_its_parent_and_the_connection_gets_its_settings_back(
+    tmp_path: Path, profile: CityProfile, population: Population
+) -> None:
+    """Seeding does not check foreign keys row by row (mock_cities/seed.py): this is where they are checked."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'city.db'}")  # as the cities open it: foreign keys on
+
+    def settings() -> list[int]:
+        with engine.connect() as conn:
+            return [conn.exec_driver_sql(f"PRAGMA {name}").scalar_one() for name in ("foreign_keys", "synchronous")]
+
+    try:
+        before = settings()
+        assert before[0] == 1
+        seed_city(engine=engine, profile=profile, population=population)
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+        assert settings() == before  # the seeding connection's own, back from the pool
+        assert engine.pool.checkedin() == 1, "one connection did all of it"
+    finally:
+        engine.dispose()
 
 
 def test_refuses_to_seed_twice_and_replaces_on_request(engine: Engine, population: Population) -> None:
