@@ -18,11 +18,12 @@ From :data:`PARALLEL_FROM` residents, worker processes generate the blocks' rows
 
 from __future__ import annotations
 
+import gc
 import os
 from collections import deque
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
@@ -50,6 +51,26 @@ PARALLEL_FROM = 100_000
 
 CHUNK = BLOCK
 """Resident indexes one worker task covers: one block of the generator."""
+
+
+GC_THRESHOLD = 100_000
+"""Allocations between two passes of the cyclic garbage collector while seeding (Python's default: 700)."""
+
+
+@contextmanager
+def few_collections() -> Iterator[None]:
+    """The cyclic garbage collector seldom, while rows are made and written: a block is ~45,000 tuples, made and
+    freed without a reference cycle, and at Python's default of a pass every 700 allocations the collector took a
+    fifth of generating them (docs/performance.md, *Seeding*). What exists before is frozen out of its passes; the
+    thresholds come back after, and what was frozen joins the oldest generation again."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 MEMO_SIZE = 20_000
@@ -216,7 +237,8 @@ def _start_worker(
 def _generate(code: str, start: int, stop: int, size: int) -> list[Batch]:
     assert _worker is not None, "not a seeding worker"
     population, dialect, rows, sqlite = _worker
-    return list(_block_batches(population.city_columns(code, range(start, stop)), dialect, size, rows, sqlite))
+    with few_collections():
+        return list(_block_batches(population.city_columns(code, range(start, stop)), dialect, size, rows, sqlite))
 
 
 def _worker_context() -> BaseContext:
@@ -339,12 +361,13 @@ def seed_city(
         # connection only, until the end.
         foreign_keys = _pragma(conn, "foreign_keys", 0) if sqlite else None
         try:
-            for batch in batches:
-                with conn.begin():
-                    rows.write(conn, batch)
-                written += batch.persons
-                if progress is not None:
-                    progress(batch.persons)
+            with few_collections():
+                for batch in batches:
+                    with conn.begin():
+                        rows.write(conn, batch)
+                    written += batch.persons
+                    if progress is not None:
+                        progress(batch.persons)
             with conn.begin():
                 for index in indexes:
                     index.create(conn)

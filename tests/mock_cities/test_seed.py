@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from commons.db import make_engine
 from mock_cities.dialects import get_dialect
 from mock_cities.population import Population, build_population
 from mock_cities.profiles import CityProfile, builtin_profiles
-from mock_cities.seed import AlreadySeeded, seed_city
+from mock_cities.seed import GC_THRESHOLD, AlreadySeeded, few_collections, seed_city
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +68,18 @@ def test_every_row_has_its_parent_and_the_connection_gets_its_settings_back(
         assert engine.pool.checkedin() == 1, "one connection did all of it"
     finally:
         engine.dispose()
+
+
+def test_the_garbage_collector_runs_seldom_while_seeding_and_as_before_after(
+    engine: Engine, population: Population
+) -> None:
+    before = gc.get_threshold(), gc.get_freeze_count()
+    with few_collections():
+        assert gc.get_threshold() == (GC_THRESHOLD, *before[0][1:])
+        assert gc.get_freeze_count() > before[1], "what existed before is left out of the collector's passes"
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
+    seed_city(engine=engine, profile=builtin_profiles()[0], population=population)
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
 
 
 def test_refuses_to_seed_twice_and_replaces_on_request(engine: Engine, population: Population) -> None:
