@@ -3,7 +3,7 @@
 scrypt is memory-hard on purpose: with RFC 7914's interactive-login parameters a hash takes ~50 ms of CPU and
 16 MiB. The token endpoint is synchronous, so FastAPI runs it in one of anyio's forty worker threads; hashing there,
 sixteen concurrent logins held 16 MiB each at once, and every thread's malloc arena kept its 16 MiB after the hash
-was done (glibc keeps a freed block that large, once one has been freed), so the gateway grew to 611 MB after 600
+was done (glibc keeps a freed block that large, once one has been freed), so the gateway grew to 597 MB after 600
 logins at concurrency 16 (docs/performance.md, *Memory*). Here every hash runs in one of :data:`HASHING_THREADS`
 long-lived threads, at most that many at once: hashing holds at most ``HASHING_THREADS`` × 16 MiB, whatever the
 number of concurrent logins, and logins beyond that wait their turn — which costs them nothing on a machine with

@@ -1,7 +1,7 @@
 """Password hashing: scrypt in a few threads of its own, so that concurrent logins cannot pile up its memory.
 
 Each hash takes 16 MiB on purpose. Run in whichever request thread, sixteen concurrent logins held 16 MiB each and
-left it behind in every thread's malloc arena (the gateway at 611 MB after 600 logins at concurrency 16,
+left it behind in every thread's malloc arena (the gateway at 597 MB after 600 logins at concurrency 16,
 docs/performance.md, *Memory*). These tests pin the bound: at most ``HASHING_THREADS`` hashes at once, always in
 the same threads — whatever the number of threads that log people in.
 """
