@@ -39,8 +39,21 @@ WORKERS = "workers"
 def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     """This process's peak resident set so far, or (``RUSAGE_CHILDREN``) the largest of its waited-for children's.
 
-    Linux reports ``ru_maxrss`` in KiB.
+    Its own is ``VmHWM``, the high-water mark of the memory it runs in, where Linux has it. Not ``ru_maxrss``: Linux
+    carries that over from before the ``exec`` that started the process, so a seeding started by a larger process
+    (``make bench``'s load generator, 186 MB) reported the parent's size, not its own (138 MB). A child's
+    ``ru_maxrss`` carries over its parent's too, and its parent is this process: never larger than what it reports.
+    Linux reports ``ru_maxrss`` and ``VmHWM`` in KiB.
     """
+    if who == resource.RUSAGE_SELF:
+        try:
+            status = Path("/proc/self/status").read_text()
+        except OSError:
+            pass  # not Linux: ru_maxrss, as it comes
+        else:
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
     return resource.getrusage(who).ru_maxrss / 1024
 
 
