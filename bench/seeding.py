@@ -41,7 +41,7 @@ def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
 
     Its own is ``VmHWM``, the high-water mark of the memory it runs in, where Linux has it. Not ``ru_maxrss``: Linux
     carries that over from before the ``exec`` that started the process, so a seeding started by a larger process
-    (``make bench``'s load generator, 186 MB) reported the parent's size, not its own (138 MB). A child's
+    (``make bench``'s load generator, 186 MB) reported the parent's size, not its own (138-162 MB). A child's
     ``ru_maxrss`` carries over its parent's too, and its parent is this process: never larger than what it reports.
     Linux reports ``ru_maxrss`` and ``VmHWM`` in KiB.
     """
