@@ -70,6 +70,7 @@ from bench.bare_fanout import PATH as BARE_PATH
 from bench.bare_fanout import bare_fanout
 from bench.policy_lab import calibration_ms, cpython_work, machine, results_path
 from bench.seeding import WORKERS as SEEDING_WORKERS
+from bench.seeding import vm_hwm_mb
 from commons import server_timing
 from commons.db import make_engine
 from commons.server_timing import SERVER_TIMING_HEADER
@@ -402,7 +403,7 @@ class Stack:
         return costs
 
     def peak_rss_mb(self) -> dict[str, float]:
-        return {name: _vm_hwm_mb(pid) for name, pid in self.process_ids().items()}
+        return {name: vm_hwm_mb(pid) for name, pid in self.process_ids().items()}
 
 
 def _city_at(cities: list[dict[str, str]], port: str) -> str:
@@ -420,13 +421,6 @@ def _cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process so far, all its threads (``/proc/PID/stat`` fields 14 and 15)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _vm_hwm_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import sys
@@ -47,14 +48,18 @@ def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     """
     if who == resource.RUSAGE_SELF:
         try:
-            status = Path("/proc/self/status").read_text()
+            return vm_hwm_mb("self")
         except OSError:
             pass  # not Linux: ru_maxrss, as it comes
-        else:
-            for line in status.splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
     return resource.getrusage(who).ru_maxrss / 1024
+
+
+def vm_hwm_mb(pid: int | str) -> float:
+    """``VmHWM`` of process ``pid`` (or ``"self"``), its peak resident memory so far, from ``/proc`` (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 class DescendantsPeak(threading.Thread):
@@ -96,12 +101,11 @@ class DescendantsPeak(threading.Thread):
             if ancestor is None:
                 continue
             try:
-                status = Path(f"/proc/{pid}/status").read_text()
+                peak = vm_hwm_mb(pid)
             except OSError:
-                continue
-            for line in status.splitlines():
-                if line.startswith("VmHWM:"):
-                    self.peak_mb = max(self.peak_mb, int(line.split()[1]) / 1024)
+                continue  # gone meanwhile
+            if not math.isnan(peak):  # a zombie has no memory, and no VmHWM
+                self.peak_mb = max(self.peak_mb, peak)
 
 
 def measure_seeding(data_dir: Path, residents_per_city: int, seed: int) -> dict[str, dict[str, Any]]:
